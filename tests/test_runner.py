@@ -1,0 +1,49 @@
+"""The papermill runner: notebook selection, parameter files, and failures that name notebook and cell."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from hybridlib import runner
+
+
+def test_notebooks_run_in_number_order_and_only_selects():
+    names = [p.name for p in runner.select_notebooks()]
+    assert names == sorted(names) and {"04_map_heatmaps.ipynb", "05_bias_analysis.ipynb"} <= set(names)
+    assert [p.name for p in runner.select_notebooks(["05"])] == ["05_bias_analysis.ipynb"]
+    with pytest.raises(ValueError, match="no notebook matches"):
+        runner.select_notebooks(["99"])
+
+
+@pytest.mark.parametrize("scale", ["smoke", "default"])
+def test_every_parameter_file_entry_reaches_every_notebook(scale):
+    # papermill silently skips parameter lines it cannot parse; each notebook must declare each key
+    params = runner.load_parameters(scale)
+    for nb in runner.select_notebooks():
+        assert set(params) == runner.declared_parameters(nb), nb.name
+
+
+def test_unknown_scale_and_unknown_parameter_are_refused():
+    with pytest.raises(ValueError, match="unknown scale 'huge'"):
+        runner.load_parameters("huge")
+    with pytest.raises(ValueError, match=r"\['bach_size'\] are declared by no notebook"):
+        runner.run("smoke", overrides={"bach_size": 8})
+    assert runner.main(["--scale", "nope"]) == 1
+
+
+def test_failure_names_the_notebook_and_the_cell(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("x = 1")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# t"), params, nbformat.v4.new_code_cell("y = x + 1"),
+                nbformat.v4.new_code_cell("raise ValueError(f'boom {y}')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "07_broken.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(runner.NotebookFailed) as err:
+        runner.run_notebook(path, tmp_path / "out" / path.name, {"x": 41})
+    message = str(err.value)
+    assert "07_broken.ipynb failed in cell 4" in message
+    assert "ValueError: boom 42" in message, "the parameter reached the notebook"
+    assert (tmp_path / "out" / path.name).is_file(), "the executed copy is kept"
