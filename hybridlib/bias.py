@@ -35,3 +35,32 @@ def rank_distance_by_language(per_query: pd.DataFrame, languages: list[str] | No
     out.name = "rank_distance"
     out.index.name = "query_lang"
     return out
+
+
+def expected_random_rank_distance(n_relevant: np.ndarray | int, pool_size: int) -> np.ndarray:
+    """Expected rank distance when the ``n_relevant`` relevant items sit at uniformly random ranks of the pool.
+
+    For k items drawn without replacement from ranks 1..N, E[max] - E[min] = (N + 1)(k - 1)/(k + 1).
+    """
+    k = np.asarray(n_relevant, dtype=float)
+    if pool_size < 1 or np.any(k < 1) or np.any(k > pool_size):
+        raise ValueError(f"need 1 <= n_relevant <= pool_size, got {n_relevant} of {pool_size}")
+    return (pool_size + 1) * (k - 1) / (k + 1)
+
+
+def reference_levels(per_query: pd.DataFrame, pool_size: int, languages: list[str] | None = None) -> pd.DataFrame:
+    """Per query language (plus ``mean``): the best possible rank distance and that of a random ranking.
+
+    ``floor`` is n_relevant - 1 (the parallel answers ranked side by side); ``random`` is
+    :func:`expected_random_rank_distance`. ``per_query`` holds the multilingual rows of an evaluation.
+    """
+    rows = per_query.assign(
+        floor=per_query["n_relevant"] - 1,
+        random=expected_random_rank_distance(per_query["n_relevant"].to_numpy(), pool_size),
+    )
+    table = rows.groupby("query_lang", sort=False)[["floor", "random"]].mean()
+    if languages is not None:
+        table = table.reindex(languages)
+    table.loc["mean"] = table.mean()
+    table.index.name = "query_lang"
+    return table

@@ -45,10 +45,11 @@ def rank_distance_bars(table: pd.DataFrame, *, ax: plt.Axes | None = None, title
     if ax is None:
         _, ax = plt.subplots(figsize=(max(6.0, 0.7 * len(table)), 4.0))
     sns.barplot(long, x="query language", y="rank distance", hue="model", ax=ax)
-    ax.set_ylabel("mean rank distance (lower = less bias)")
+    ax.set_yscale("log")
+    ax.set_ylabel("mean rank distance (log scale; lower = less bias)")
     if title:
         ax.set_title(title)
-    ax.legend(fontsize=7, ncols=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return ax
 
 

@@ -96,15 +96,14 @@ def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any], log_o
 
 
 def _failure_message(notebook: Path, output: Path, exc: Any) -> str:
-    """Which cell of ``notebook`` failed, counted in the source notebook (the injected cell left out)."""
+    """Which cell of ``notebook`` failed, counted in the source notebook (papermill's own cells left out)."""
     import nbformat
 
-    index = exc.cell_index
+    index = exc.cell_index  # in the executed notebook before papermill added its error markers
     try:
-        cells = nbformat.read(output, as_version=4).cells
-        injected = [i for i, c in enumerate(cells) if "injected-parameters" in c.metadata.get("tags", [])]
-        if injected and injected[0] < index:
-            index -= 1
+        cells = [c for c in nbformat.read(output, as_version=4).cells
+                 if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
+        index -= sum("injected-parameters" in c.metadata.get("tags", []) for c in cells[:index])
     except Exception:  # noqa: BLE001 - the message is still useful without the correction
         pass
     first_line = (exc.source or "").strip().splitlines()[:1]

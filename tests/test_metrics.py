@@ -85,3 +85,23 @@ def test_bad_inputs_are_refused():
         metrics.relevant_ranks(np.zeros((2, 3)), np.array([[0]]))
     with pytest.raises(ValueError, match="k must be"):
         metrics.recall_at_k(np.array([[1.0]]), 0)
+
+
+def test_expected_random_rank_distance_matches_simulation():
+    rng = np.random.default_rng(1)
+    n_pool, k = 200, 5
+    sims = [np.ptp(rng.choice(n_pool, size=k, replace=False)) for _ in range(20000)]
+    assert bias.expected_random_rank_distance(k, n_pool) == pytest.approx(np.mean(sims), rel=0.01)
+    assert bias.expected_random_rank_distance(1, n_pool) == 0
+    with pytest.raises(ValueError):
+        bias.expected_random_rank_distance(0, 10)
+
+
+def test_reference_levels_per_language():
+    import pandas as pd
+
+    multi = pd.DataFrame({"query_lang": ["en", "en", "de"], "n_relevant": [3, 2, 3]})
+    table = bias.reference_levels(multi, pool_size=9, languages=["de", "en"])
+    assert table.loc["en", "floor"] == 1.5 and table.loc["de", "floor"] == 2
+    assert table.loc["de", "random"] == pytest.approx(10 * 2 / 4)
+    assert table.loc["mean", "random"] == pytest.approx((5 + (5 + 10 / 3) / 2) / 2)

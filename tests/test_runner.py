@@ -32,18 +32,20 @@ def test_unknown_scale_and_unknown_parameter_are_refused():
     assert runner.main(["--scale", "nope"]) == 1
 
 
-def test_failure_names_the_notebook_and_the_cell(tmp_path):
+@pytest.mark.parametrize("padding", [0, 2])
+def test_failure_names_the_notebook_and_the_cell(tmp_path, padding):
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell("x = 1")
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell("# t"), params, nbformat.v4.new_code_cell("y = x + 1"),
-                nbformat.v4.new_code_cell("raise ValueError(f'boom {y}')")]
+    nb.cells = [nbformat.v4.new_markdown_cell("# t"), params]
+    nb.cells += [nbformat.v4.new_code_cell("y = x + 1") for _ in range(padding)]
+    nb.cells += [nbformat.v4.new_code_cell("raise ValueError(f'boom {x + 1}')")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = tmp_path / "07_broken.ipynb"
     nbformat.write(nb, path)
     with pytest.raises(runner.NotebookFailed) as err:
         runner.run_notebook(path, tmp_path / "out" / path.name, {"x": 41})
     message = str(err.value)
-    assert "07_broken.ipynb failed in cell 4" in message
+    assert f"07_broken.ipynb failed in cell {3 + padding}" in message
     assert "ValueError: boom 42" in message, "the parameter reached the notebook"
     assert (tmp_path / "out" / path.name).is_file(), "the executed copy is kept"
