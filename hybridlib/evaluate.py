@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from . import bias, metrics
 from .data import LareqaDataset, load_lareqa
+from .leakage import guard_evaluation
 from .models import Encoder, embed_texts
 
 CANDIDATE_TEXTS = ("sentence", "sentence+context")
@@ -141,6 +142,7 @@ def evaluate_lareqa(
     batch_size: int = 64,
     cache_dir: str | os.PathLike[str] | None = None,
     model_name: str | None = None,
+    allow_trained_on: bool = False,
     progress: bool = True,
 ) -> LareqaEvaluation:
     """Evaluate ``encoder`` zero-shot on a LAReQA dataset (``"xquad-r"``, ``"mlqa-r"`` or a loaded one).
@@ -148,7 +150,8 @@ def evaluate_lareqa(
     ``languages`` and ``max_groups`` restrict the evaluation (see :meth:`LareqaDataset.subset`);
     ``candidate_text="sentence+context"`` appends each sentence's paragraph (LAReQA's variant); the prefixes
     are prepended to questions and candidates. ``cache_dir`` keeps the embeddings on disk keyed by the model
-    (``model_name`` or the encoder's ``hybridlib_model_id``) so that a re-run encodes nothing.
+    (``model_name`` or the encoder's ``hybridlib_model_id``) so that a re-run encodes nothing. A model trained
+    on this dataset (as hybridlib recorded it) is refused unless ``allow_trained_on`` is set.
     """
     if candidate_text not in CANDIDATE_TEXTS:
         raise ValueError(f"candidate_text must be one of {CANDIDATE_TEXTS}, got {candidate_text!r}")
@@ -157,6 +160,7 @@ def evaluate_lareqa(
         raise ValueError(f"ks must be positive integers, got {ks}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
+    guard_evaluation(encoder, dataset if isinstance(dataset, str) else dataset.name, allow_trained_on)
     if isinstance(dataset, str):
         dataset = load_lareqa(dataset, list(languages) if languages is not None else None, data_dir)
     if languages is not None or max_groups is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 import os
 import re
 from collections.abc import Sequence
@@ -93,7 +94,19 @@ def load_encoder(
     if max_seq_length is not None:
         model.max_seq_length = max_seq_length
     model.hybridlib_model_id = model_fingerprint(where, local) + f":len{model.max_seq_length}"
+    model.hybridlib_trained_on = training_record(where).get("sources", []) if local else []
     return model
+
+
+TRAINING_RECORD = "hybridlib_training.json"
+
+
+def training_record(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """What hybridlib recorded about how a model folder was fine-tuned (empty for other models)."""
+    path = Path(model_dir) / TRAINING_RECORD
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def model_fingerprint(where: str, local: bool) -> str:

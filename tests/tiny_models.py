@@ -30,3 +30,24 @@ def build_tiny_xlmr(path: Path, vocab_size: int = 300) -> Path:
     XLMRobertaModel(config).save_pretrained(path)
     fast.save_pretrained(path)
     return path
+
+
+def build_tiny_marian(path: Path, vocab_size: int = 200, targets: tuple[str, ...] = ("spa", "deu")) -> Path:
+    """A 1-layer Marian MT model with random weights and a tokenizer trained here; ``>>xxx<<`` tokens make it a
+    multi-target model, like Helsinki-NLP's opus-mt-en-ROMANCE."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
+    from transformers import MarianConfig, MarianMTModel, PreTrainedTokenizerFast
+
+    specials = ["<pad>", "</s>", "<unk>"] + [f">>{t}<<" for t in targets]
+    tok = Tokenizer(models.WordPiece(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(CORPUS, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials))
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+    config = MarianConfig(vocab_size=len(fast), d_model=16, encoder_layers=1, decoder_layers=1,
+                          encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
+                          decoder_ffn_dim=32, max_position_embeddings=64, pad_token_id=0, eos_token_id=1,
+                          decoder_start_token_id=0, forced_eos_token_id=1)
+    MarianMTModel(config).save_pretrained(path)
+    fast.save_pretrained(path)
+    return path

@@ -1,0 +1,67 @@
+"""Keeping training and evaluation disjoint, as the paper does (zero-shot evaluation).
+
+* :func:`guard_training_rows` refuses a training set with any row whose group id, question or passage text occurs
+  in a named evaluation set (texts compared after collapsing whitespace);
+* :func:`guard_evaluation` refuses evaluating a model on a dataset it was trained on, unless the caller says so.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+import pandas as pd
+
+from .data import load_lareqa
+
+
+class LeakageError(ValueError):
+    """Training data overlaps an evaluation set, or a model is evaluated on its own training data."""
+
+
+def normalize_text(text: str) -> str:
+    """Whitespace-collapsed text, the form in which training and evaluation texts are compared."""
+    return " ".join(str(text).split())
+
+
+@lru_cache(maxsize=8)
+def _evaluation_keys(name: str, data_dir: str | None) -> tuple[frozenset[str], frozenset[str]]:
+    ds = load_lareqa(name, data_dir=data_dir)
+    texts = {normalize_text(t) for t in ds.questions["text"]} | {normalize_text(t) for t in ds.candidates["sentence"]}
+    return frozenset(ds.questions["group"]), frozenset(texts)
+
+
+def find_leaks(rows: pd.DataFrame, evaluation: str, data_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """The rows of ``rows`` (columns ``group_id``, ``query``, ``passage``) that occur in ``evaluation``,
+    with a ``reason`` column."""
+    groups, texts = _evaluation_keys(evaluation, None if data_dir is None else str(data_dir))
+    reason = pd.Series("", index=rows.index)
+    reason[rows["group_id"].isin(groups)] += "group id; "
+    reason[rows["query"].map(normalize_text).isin(texts)] += "question text; "
+    reason[rows["passage"].map(normalize_text).isin(texts)] += "passage text; "
+    leaks = rows[reason != ""].copy()
+    leaks["reason"] = reason[reason != ""].str.rstrip("; ")
+    return leaks
+
+
+def guard_training_rows(rows: pd.DataFrame, evaluation_sets: list[str] | tuple[str, ...],
+                        data_dir: str | os.PathLike[str] | None = None) -> None:
+    """Raise LeakageError if any training row occurs in one of ``evaluation_sets``."""
+    for name in evaluation_sets:
+        leaks = find_leaks(rows, name, data_dir)
+        if len(leaks):
+            examples = "; ".join(f"{r.group_id}: {r.reason}" for r in leaks.head(3).itertuples())
+            raise LeakageError(f"{len(leaks)} training rows occur in the evaluation set {name} "
+                               f"(e.g. {examples}); drop them from the source, or evaluate on another set")
+
+
+def trained_on(encoder: object) -> tuple[str, ...]:
+    """The data sources an encoder was fine-tuned on, as recorded by hybridlib (empty when unknown)."""
+    return tuple(getattr(encoder, "hybridlib_trained_on", ()) or ())
+
+
+def guard_evaluation(encoder: object, dataset: str, allow: bool = False) -> None:
+    """Raise LeakageError if ``encoder`` was trained on ``dataset`` and ``allow`` is not set."""
+    if not allow and dataset in trained_on(encoder):
+        raise LeakageError(f"this model was trained on {dataset}; evaluating it there is not zero-shot. "
+                           "Pass allow_trained_on=True to do it anyway.")
