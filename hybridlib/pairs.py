@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import _io
 from . import translate as mt
 from .data import dataset_names, load_lareqa
 from .leakage import LeakageError, guard_training_rows
@@ -228,15 +228,8 @@ def data_card(pairs: pd.DataFrame) -> dict[str, pd.DataFrame]:
 def save_training_set(splits, path: str | os.PathLike[str]) -> Path:
     """Save a ``DatasetDict`` to ``path`` atomically (a reader sees the old set or the whole new one)."""
     target = project_path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    splits.save_to_disk(str(tmp))
-    old = target.with_name(f".{target.name}.old")
-    if target.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(target, old)
-    os.replace(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)
+    with _io.atomic_dir(target) as tmp:
+        splits.save_to_disk(str(tmp))
     return target
 
 

@@ -51,3 +51,29 @@ def build_tiny_marian(path: Path, vocab_size: int = 200, targets: tuple[str, ...
     MarianMTModel(config).save_pretrained(path)
     fast.save_pretrained(path)
     return path
+
+
+def build_tiny_labse(path: Path, vocab_size: int = 300) -> Path:
+    """A LaBSE-shaped sentence-transformers model: a 2-layer BERT, CLS pooling, a Dense layer and Normalize."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Dense, Normalize, Pooling, Transformer
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=False)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.train_from_iterator(CORPUS, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials))
+    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]",
+                                   sep_token="[SEP]", mask_token="[MASK]")
+    bert_dir = path.parent / f"{path.name}-bert"
+    BertModel(BertConfig(vocab_size=len(fast), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=64, max_position_embeddings=130)).save_pretrained(bert_dir)
+    fast.save_pretrained(bert_dir)
+    word = Transformer(str(bert_dir), max_seq_length=64)
+    model = SentenceTransformer(modules=[word, Pooling(32, pooling_mode="cls"), Dense(32, 16), Normalize()],
+                                device="cpu")
+    model.save(str(path))
+    return path

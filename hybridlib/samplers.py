@@ -1,0 +1,269 @@
+"""Batch samplers of the paper (X-X-mono, X-Y, hybrid) and LAReQA's X-X, for sentence-transformers' trainer.
+
+Every batch is of one *kind*:
+
+* **X-X-mono**: monolingual pairs (query language = passage language), all in one language, the language drawn
+  uniformly per batch (the paper's X-X-mono);
+* **X-Y**: cross-lingual pairs (query language != passage language). How the paper mixes language pairs inside an
+  X-Y batch is unreported: ``xy_pairing="mixed"`` (default) draws pairs of any language combination,
+  ``"pair"`` draws one (query, passage) language pair per batch, uniformly;
+* **X-X**: monolingual pairs with the languages mixed inside a batch (LAReQA's baseline, absent from the paper);
+* **hybrid**: X-X-mono with probability ``alpha``, X-Y otherwise. ``alpha=1`` gives exactly the X-X-mono batches
+  and ``alpha=0`` exactly the X-Y batches of the same seed (each kind draws from its own random stream).
+
+No parallel group appears twice in a batch: translations of one pair would be false in-batch negatives for
+``MultipleNegativesRankingLoss`` (sentence-transformers' ``NO_DUPLICATES`` only catches identical strings).
+
+The samplers plug into ``SentenceTransformerTrainingArguments(batch_sampler=...)`` through :func:`make_sampler`,
+which binds the pairs' languages and groups (kept out of the dataset, so they never reach the model as input
+columns) and the experiment's seed (the trainer itself hands every sampler ``seed=0``). Batches change every
+epoch (``set_epoch``) and repeat for the same seed and epoch.
+
+Under ``torchrun`` / ``accelerate launch`` with W processes, each step's batch is drawn once at W times the batch
+size, of one kind (and language), and yielded as W consecutive per-process batches: accelerate hands process r
+every W-th batch from r on, so all processes train on the same kind at the same step, and no group repeats across
+them either (in-batch negatives gathered across devices stay true negatives).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+try:
+    from sentence_transformers.base.sampler import DefaultBatchSampler
+except ImportError:  # pragma: no cover - older sentence-transformers
+    from sentence_transformers.sampler import DefaultBatchSampler
+
+KINDS = ("xx-mono", "xy", "hybrid", "xx")
+
+
+@dataclass(frozen=True)
+class PairMeta:
+    """Per-row metadata of a pair table, aligned with the training dataset's rows."""
+
+    query_lang: np.ndarray
+    passage_lang: np.ndarray
+    group: np.ndarray  # integer codes of the parallel groups
+
+    @classmethod
+    def from_columns(cls, query_lang: Sequence[str], passage_lang: Sequence[str], group_id: Sequence[str]) -> PairMeta:
+        _, codes = np.unique(np.asarray(group_id, dtype=object).astype(str), return_inverse=True)
+        return cls(np.asarray(query_lang, dtype=object), np.asarray(passage_lang, dtype=object), codes)
+
+    @classmethod
+    def from_dataset(cls, dataset) -> PairMeta:
+        """From a ``datasets.Dataset`` (or DataFrame) with ``query_lang``, ``passage_lang`` and ``group_id``."""
+        return cls.from_columns(dataset["query_lang"], dataset["passage_lang"], dataset["group_id"])
+
+    def __len__(self) -> int:
+        return len(self.group)
+
+    @property
+    def mono(self) -> np.ndarray:
+        return self.query_lang == self.passage_lang
+
+
+class SamplerError(ValueError):
+    """The data cannot fill a batch of some kind."""
+
+
+class _GroupFreeStream:
+    """An endless stream of batches from a pool of row indices, reshuffled on every pass, with no group repeated
+    inside a batch (a row that would repeat one waits for the next batch)."""
+
+    def __init__(self, rows: np.ndarray, group: np.ndarray, rng: np.random.Generator, label: str, size: int):
+        distinct = len(np.unique(group[rows])) if len(rows) else 0
+        if distinct < size:
+            raise SamplerError(f"{label}: {distinct} parallel groups cannot fill a batch of {size} "
+                               "(no group may appear twice in a batch); lower the batch size or add data")
+        self.rows, self.group, self.rng = rows, group, rng
+        self.queue: list[int] = []
+        self.waiting: list[int] = []
+
+    def take(self, size: int) -> list[int]:
+        batch: list[int] = []
+        seen: set[int] = set()
+        held: list[int] = []
+        pending = self.waiting
+        self.waiting = []
+        while len(batch) < size:
+            if pending:
+                row = pending.pop(0)
+            else:
+                if not self.queue:
+                    self.queue = self.rng.permutation(self.rows).tolist()
+                row = self.queue.pop()
+            g = int(self.group[row])
+            if g in seen:
+                held.append(row)
+                if len(held) > 4 * len(self.rows) + size:  # cannot happen when the pool has >= size groups
+                    raise SamplerError("could not fill a batch without repeating a group")
+            else:
+                seen.add(g)
+                batch.append(row)
+        self.waiting = held + pending
+        return batch
+
+
+class ParallelBatchSampler(DefaultBatchSampler):
+    """Batches of one kind per step; see the module docstring. Use :func:`make_sampler` with the trainer.
+
+    Args:
+        dataset: the training dataset (its length must match ``meta``); only its length is read.
+        batch_size: pairs per batch (per process).
+        drop_last: accepted for the trainer; every batch is full, so it changes nothing.
+        meta: languages and groups of the dataset's rows (:class:`PairMeta`).
+        kind: ``"xx-mono"``, ``"xy"``, ``"hybrid"`` or ``"xx"``.
+        alpha: the share of X-X-mono batches in hybrid training, in [0, 1].
+        seed: the experiment's seed (the trainer's own ``seed`` argument is overridden by it).
+        xy_pairing: ``"mixed"`` or ``"pair"`` (one language pair per X-Y batch).
+        world_size: processes sharing each step (default: the launcher's ``WORLD_SIZE``, else 1).
+        steps_per_epoch: batches per epoch per process; default: the kind's pool size over the global batch.
+
+    Example::
+
+        args = SentenceTransformerTrainingArguments(
+            output_dir="out", batch_sampler=make_sampler(PairMeta.from_dataset(pairs), "hybrid", alpha=0.5, seed=1))
+        SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs.select_columns(["query", "passage"]),
+                                   loss=MultipleNegativesRankingLoss(model)).train()
+    """
+
+    def __init__(self, dataset, batch_size: int, drop_last: bool = False, valid_label_columns=None,
+                 generator=None, seed: int = 0, *, meta: PairMeta, kind: str = "hybrid", alpha: float = 0.5,
+                 xy_pairing: str = "mixed", world_size: int | None = None, steps_per_epoch: int | None = None):
+        super().__init__(dataset, batch_size=batch_size, drop_last=drop_last,
+                         valid_label_columns=valid_label_columns, generator=generator, seed=seed)
+        check_sampler_args(kind, alpha, batch_size, xy_pairing)
+        if len(meta) != len(dataset):
+            raise ValueError(f"meta describes {len(meta)} rows but the dataset has {len(dataset)}")
+        self.meta, self.kind, self.alpha, self.xy_pairing = meta, kind, float(alpha), xy_pairing
+        self.world_size = world_size or int(os.environ.get("WORLD_SIZE", "1"))
+        self.epoch = 0
+        self._pools = self._make_pools()
+        self._check_pools()
+        global_batch = batch_size * self.world_size
+        if steps_per_epoch is None:
+            n_mono, n_xy = int(meta.mono.sum()), int((~meta.mono).sum())
+            sizes = {"xx-mono": n_mono, "xx": n_mono, "xy": n_xy,
+                     "hybrid": self.alpha * n_mono + (1 - self.alpha) * n_xy}
+            steps_per_epoch = max(1, int(sizes[kind] // global_batch))
+        self.steps = int(steps_per_epoch)
+
+    # -- pools ---------------------------------------------------------------------------------------------
+    def _make_pools(self) -> dict[str, dict[object, np.ndarray]]:
+        m = self.meta
+        mono_rows, xy_rows = np.flatnonzero(m.mono), np.flatnonzero(~m.mono)
+        by_lang = {lang: mono_rows[m.query_lang[mono_rows] == lang] for lang in sorted(set(m.query_lang[mono_rows]))}
+        if self.xy_pairing == "pair":
+            keys = sorted({(q, p) for q, p in zip(m.query_lang[xy_rows], m.passage_lang[xy_rows])})
+            xy = {k: xy_rows[(m.query_lang[xy_rows] == k[0]) & (m.passage_lang[xy_rows] == k[1])] for k in keys}
+        else:
+            xy = {"all": xy_rows}
+        return {"xx-mono": by_lang, "xy": xy, "xx": {"all": mono_rows}}
+
+    def _needed(self) -> list[str]:
+        if self.kind == "hybrid":
+            return [k for k, share in (("xx-mono", self.alpha), ("xy", 1 - self.alpha)) if share > 0]
+        return [self.kind]
+
+    def _check_pools(self) -> None:
+        size = self.batch_size * self.world_size
+        for kind in self._needed():
+            pools = self._pools[kind]
+            if not pools or not any(len(rows) for rows in pools.values()):
+                raise SamplerError(f"no {kind} pairs in the data: the {self.kind} sampler needs them")
+            for key, rows in pools.items():
+                _GroupFreeStream(rows, self.meta.group, np.random.default_rng(0), f"{kind} pool {key}", size)
+
+    # -- iteration -----------------------------------------------------------------------------------------
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.steps * self.world_size
+
+    def _rngs(self) -> tuple[np.random.Generator, ...]:
+        # one independent stream per purpose, so that alpha = 1 (0) reproduces X-X-mono (X-Y) exactly
+        seq = np.random.SeedSequence([int(self.seed), int(self.epoch)])
+        return tuple(np.random.default_rng(s) for s in seq.spawn(3))
+
+    def batches(self) -> Iterator[tuple[str, object, list[int]]]:
+        """Global batches of one epoch: ``(kind, pool key, rows)``, each of ``batch_size * world_size`` rows."""
+        coin, mono_rng, xy_rng = self._rngs()
+        size = self.batch_size * self.world_size
+        rng_of = {"xx-mono": mono_rng, "xx": mono_rng, "xy": xy_rng}
+        streams = {kind: {key: _GroupFreeStream(rows, self.meta.group, rng_of[kind], f"{kind} {key}", size)
+                          for key, rows in pools.items() if len(rows)}
+                   for kind, pools in self._pools.items() if kind in self._needed()}
+        for _ in range(self.steps):
+            kind = self.kind
+            if kind == "hybrid":
+                kind = "xx-mono" if coin.random() < self.alpha else "xy"
+            keys = list(streams[kind])
+            key = keys[int(rng_of[kind].integers(len(keys)))] if len(keys) > 1 else keys[0]
+            yield kind, key, streams[kind][key].take(size)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for _, _, rows in self.batches():
+            for r in range(self.world_size):
+                yield rows[r * self.batch_size : (r + 1) * self.batch_size]
+
+
+def check_sampler_args(kind: str, alpha: float, batch_size: int, xy_pairing: str = "mixed") -> None:
+    """Raise ValueError for an unknown kind or pairing, alpha outside [0, 1], or a non-positive batch size."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown sampler {kind!r}; one of {KINDS}")
+    if not 0.0 <= float(alpha) <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if xy_pairing not in ("mixed", "pair"):
+        raise ValueError(f"xy_pairing must be 'mixed' or 'pair', got {xy_pairing!r}")
+
+
+@dataclass
+class SamplerFactory:
+    """A picklable ``batch_sampler`` for ``SentenceTransformerTrainingArguments``: the trainer calls it with
+    ``(dataset, batch_size, drop_last, valid_label_columns, generator, seed)``; it binds the pairs' metadata,
+    the kind, alpha and the experiment's seed, which replaces the trainer's."""
+
+    meta: PairMeta
+    kind: str = "hybrid"
+    alpha: float = 0.5
+    seed: int = 0
+    options: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_sampler_args(self.kind, self.alpha, 1, self.options.get("xy_pairing", "mixed"))
+
+    def __call__(self, dataset, batch_size: int, drop_last: bool = False, valid_label_columns=None,
+                 generator=None, seed: int = 0) -> ParallelBatchSampler:
+        return ParallelBatchSampler(dataset, batch_size, drop_last, valid_label_columns, generator, self.seed,
+                                    meta=self.meta, kind=self.kind, alpha=self.alpha, **self.options)
+
+
+def make_sampler(meta: PairMeta, kind: str = "hybrid", *, alpha: float = 0.5, seed: int = 0, **options) -> SamplerFactory:
+    """The ``batch_sampler`` argument for the trainer (see :class:`SamplerFactory`)."""
+    return SamplerFactory(meta, kind, alpha, seed, options)
+
+
+def group_collisions(batches: Sequence[Sequence[int]], group: np.ndarray) -> tuple[int, int]:
+    """``(batches with a repeated group, repeated rows in all)``: how often parallel translations of one pair
+    share a batch, the false in-batch negatives our samplers rule out."""
+    hit, extra = 0, 0
+    for batch in batches:
+        g = group[np.asarray(batch)]
+        dup = len(g) - len(np.unique(g))
+        hit += dup > 0
+        extra += dup
+    return hit, extra
+
+
+def default_batches(n_rows: int, batch_size: int, seed: int = 0) -> list[list[int]]:
+    """The batches of sentence-transformers' default sampler (a shuffled pass cut into batches) for comparison."""
+    order = np.random.default_rng(seed).permutation(n_rows)
+    return [order[i : i + batch_size].tolist() for i in range(0, n_rows - batch_size + 1, batch_size)]

@@ -1,0 +1,335 @@
+"""Fine-tuning (stages 02-03): sentence-transformers' trainer, in-batch negatives, the paper's batch samplers.
+
+:func:`fine_tune` trains a dual encoder (shared weights, cosine score) with ``MultipleNegativesRankingLoss``
+(InfoNCE with in-batch negatives, ``scale`` = 1 / temperature, 20 by default: the paper does not give its
+temperature), the prefixes ``"Query: "`` / ``"Passage: "`` as the trainer's column prompts, AdamW with linear
+warm-up and decay, and one of the samplers of :mod:`hybridlib.samplers`. It checkpoints every ``save_steps``,
+resumes from the last checkpoint after an interruption, keeps the best checkpoint by validation loss or
+validation mAP, and writes the model with a record of how it was trained (``hybridlib_training.json``).
+
+Validation loss is computed on batches drawn the same way for every training sampler (hybrid, alpha 0.5, a
+fixed seed) so that runs with different samplers are compared on the same footing; validation mAP ranks the
+validation groups' answers exactly as the LAReQA evaluation does (:func:`hybridlib.evaluate.rank_lareqa`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import _io
+from .models import TRAINING_RECORD, embed_texts, load_encoder, model_label
+from .paths import project_path, project_root
+from .samplers import PairMeta, ParallelBatchSampler, SamplerFactory, check_sampler_args
+
+CONFIG_DIR = "configs"
+SELECT_BY = ("loss", "map")
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of one fine-tuning run (the paper's values where it gives them)."""
+
+    model: str = "default"
+    max_seq_length: int | None = 128
+    batch_size: int = 32
+    max_steps: int = 100
+    learning_rate: float = 3e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    scale: float = 20.0
+    query_prefix: str = "Query: "
+    passage_prefix: str = "Passage: "
+    save_steps: int = 50
+    eval_steps: int | None = None
+    select_by: str = "loss"
+    xy_pairing: str = "mixed"
+    gather_across_devices: bool = False
+    logging_steps: int = 10
+    device: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "max_steps", "save_steps", "logging_steps"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.select_by not in SELECT_BY:
+            raise ValueError(f"select_by must be one of {SELECT_BY}, got {self.select_by!r}")
+        if self.learning_rate <= 0 or self.scale <= 0 or not 0 <= self.warmup_ratio < 1:
+            raise ValueError("learning_rate and scale must be positive and warmup_ratio in [0, 1)")
+
+    @classmethod
+    def load(cls, name_or_path: str | os.PathLike[str], **overrides: Any) -> TrainConfig:
+        """A config from ``configs/<name>.yaml`` (smoke, default, paper-xlmr, paper-labse) or a YAML path."""
+        path = Path(name_or_path)
+        if path.suffix not in (".yaml", ".yml"):
+            path = project_root() / CONFIG_DIR / f"{name_or_path}.yaml"
+        if not path.is_file():
+            known = sorted(p.stem for p in (project_root() / CONFIG_DIR).glob("*.yaml"))
+            raise ValueError(f"no training config {name_or_path!r}; known: {known}")
+        values = {**(yaml.safe_load(path.read_text(encoding="utf-8")) or {}), **overrides}
+        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"{path}: unknown setting(s) {unknown}")
+        return cls(**values)
+
+
+def validation_pool(pairs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """LAReQA-style questions and candidates from the monolingual rows of a pair table: each group's question
+    in each language, and its passage in each language as the relevant candidates."""
+    mono = pairs[pairs.query_lang == pairs.passage_lang].drop_duplicates(["group_id", "query_lang"])
+    mono = mono.sort_values("query_lang", kind="stable")
+    questions = pd.DataFrame({"qid": mono.query_lang + ":" + mono.group_id, "lang": mono.query_lang,
+                              "text": mono["query"], "group": mono.group_id}).reset_index(drop=True)
+    candidates = pd.DataFrame({"lang": mono.passage_lang, "sentence": mono.passage,
+                               "groups": [(g,) for g in mono.group_id]}).reset_index(drop=True)
+    return questions, candidates
+
+
+def validation_map(encoder, pairs: pd.DataFrame, *, query_prefix: str = "", passage_prefix: str = "",
+                   batch_size: int = 64) -> dict[str, float]:
+    """mono / cross / multi mAP and rank distance of ``encoder`` on a validation pair table."""
+    from .evaluate import LareqaEvaluation, rank_lareqa
+
+    questions, candidates = validation_pool(pairs)
+    languages = sorted(set(questions.lang))
+    emb = embed_texts(encoder, [query_prefix + t for t in questions.text] +
+                      [passage_prefix + s for s in candidates.sentence], batch_size=batch_size, progress=False)
+    per_query = rank_lareqa(questions, candidates, emb[: len(questions)], emb[len(questions):], languages)
+    ev = LareqaEvaluation("validation", "model", languages, per_query)
+    return {"mono_map": ev.summary["mono"]["map"], "cross_map": ev.summary["cross"]["map"],
+            "multi_map": ev.summary["multi"]["map"], "rank_distance": float(ev.rank_distance["mean"])}
+
+
+def _evaluator(pairs: pd.DataFrame, config: TrainConfig):
+    from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
+
+    class ValidationMAPEvaluator(BaseEvaluator):
+        """Validation mAP (multi setting primary) of the model on the held-out groups."""
+
+        def __init__(self):
+            super().__init__()
+            self.primary_metric = "multi_map"
+
+        def __call__(self, model, output_path=None, epoch=-1, steps=-1):
+            metrics = validation_map(model, pairs, query_prefix=config.query_prefix,
+                                     passage_prefix=config.passage_prefix)
+            return self.prefix_name_to_metrics(metrics, "validation")
+
+    return ValidationMAPEvaluator()
+
+
+class TrainSamplerFactory(SamplerFactory):
+    """The training sampler for the training set; for the validation set, fixed hybrid (alpha 0.5) batches."""
+
+    def __init__(self, meta: PairMeta, kind: str, alpha: float, seed: int, options: dict,
+                 eval_meta: PairMeta | None = None):
+        super().__init__(meta, kind, alpha, seed, options)
+        self.eval_meta = eval_meta
+
+    def __call__(self, dataset, batch_size, drop_last=False, valid_label_columns=None, generator=None, seed=0):
+        if self.eval_meta is not None and len(dataset) == len(self.eval_meta) and len(dataset) != len(self.meta):
+            return ParallelBatchSampler(dataset, batch_size, drop_last, valid_label_columns, generator, 12345,
+                                        meta=self.eval_meta, kind="hybrid", alpha=0.5)
+        return super().__call__(dataset, batch_size, drop_last, valid_label_columns, generator, seed)
+
+
+def last_checkpoint(output_dir: str | os.PathLike[str]) -> str | None:
+    """The newest ``checkpoint-N`` folder under ``output_dir/checkpoints``, if any."""
+    folder = project_path(output_dir) / "checkpoints"
+    found = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]) if
+                   p.name.split("-")[-1].isdigit() else -1)
+    return str(found[-1]) if found else None
+
+
+def fine_tune(
+    model,
+    train_set,
+    *,
+    sampler: str = "hybrid",
+    alpha: float = 0.5,
+    config: TrainConfig | str = "default",
+    seed: int = 0,
+    eval_set=None,
+    output_dir: str | os.PathLike[str],
+    resume: bool = True,
+    progress: bool = True,
+    callbacks: list | None = None,
+    record_batches: bool = False,
+) -> Path:
+    """Fine-tune ``model`` (a SentenceTransformer, or a name / folder for :func:`load_encoder`) on ``train_set``
+    (a pair dataset of :func:`hybridlib.pairs.build_training_pairs`) with one sampler; returns the model folder.
+
+    Every argument is checked, and the sampler built, before training starts. An interrupted run resumes from
+    its last checkpoint when ``resume`` is set; a finished one (``output_dir/final`` exists) is returned as is.
+    ``callbacks`` go to the trainer; ``record_batches`` writes the (query, passage) pairs of every batch this
+    process trained on to ``output_dir/batches-rank<R>.json`` (to inspect what the sampler delivered).
+    """
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    config = TrainConfig.load(config) if isinstance(config, (str, os.PathLike)) else config
+    check_sampler_args(sampler, alpha, config.batch_size, config.xy_pairing)
+    out = project_path(output_dir)
+    final = out / "final"
+    if resume and (final / TRAINING_RECORD).is_file():
+        return final
+    for name, ds in (("train_set", train_set), ("eval_set", eval_set)):
+        if ds is not None:
+            missing = {"query", "passage", "query_lang", "passage_lang", "group_id"} - set(ds.column_names)
+            if missing:
+                raise ValueError(f"{name} lacks the column(s) {sorted(missing)}: build it with build_training_pairs")
+    meta = PairMeta.from_dataset(train_set)
+    eval_meta = PairMeta.from_dataset(eval_set) if eval_set is not None else None
+    options = {"xy_pairing": config.xy_pairing}
+    factory = TrainSamplerFactory(meta, sampler, alpha, seed, options, eval_meta)
+    factory(train_set, config.batch_size)  # raises now if the data cannot fill a batch of a kind
+    if eval_set is not None:
+        factory(eval_set, config.batch_size)
+
+    base = model_label(model) if isinstance(model, (str, os.PathLike)) else \
+        getattr(model, "hybridlib_model_id", type(model).__name__)
+    if isinstance(model, (str, os.PathLike)):
+        model = load_encoder(model, max_seq_length=config.max_seq_length, device=config.device)
+    elif config.max_seq_length is not None:
+        model.max_seq_length = config.max_seq_length
+
+    columns = ["query", "passage"]
+    eval_steps = config.eval_steps or config.save_steps
+    select = {"loss": ("eval_loss", False), "map": ("eval_validation_multi_map", True)}[config.select_by]
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(out / "checkpoints"),
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=int(round(config.warmup_ratio * config.max_steps)),
+        lr_scheduler_type="linear",
+        optim="adamw_torch",
+        seed=seed,
+        data_seed=seed,
+        prompts={"query": config.query_prefix, "passage": config.passage_prefix},
+        batch_sampler=factory,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=2,
+        eval_strategy="steps" if eval_set is not None else "no",
+        eval_steps=eval_steps if eval_set is not None else None,
+        load_best_model_at_end=eval_set is not None,
+        metric_for_best_model=select[0] if eval_set is not None else None,
+        greater_is_better=select[1] if eval_set is not None else None,
+        logging_steps=config.logging_steps,
+        report_to="none",
+        disable_tqdm=not progress,
+        use_cpu=config.device == "cpu",
+        dataloader_drop_last=False,
+    )
+    loss = MultipleNegativesRankingLoss(model, scale=config.scale,
+                                        gather_across_devices=config.gather_across_devices)
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=train_set.select_columns(columns),
+        eval_dataset=eval_set.select_columns(columns) if eval_set is not None else None, loss=loss,
+        evaluator=_evaluator(eval_set.to_pandas(), config) if eval_set is not None and config.select_by == "map"
+        else None,
+    )
+    for callback in callbacks or []:
+        trainer.add_callback(callback)
+    recorder = _BatchRecorder(trainer.data_collator) if record_batches else None
+    if recorder is not None:
+        trainer.data_collator = recorder
+    start = time.perf_counter()
+    checkpoint = last_checkpoint(out) if resume else None
+    trainer.train(resume_from_checkpoint=checkpoint)
+    seconds = time.perf_counter() - start
+    if recorder is not None:
+        rank = trainer.args.process_index
+        _io.write_text(out / f"batches-rank{rank}.json", json.dumps(recorder.batches))
+    if not trainer.is_world_process_zero():
+        return final
+    with _io.atomic_dir(final) as tmp:
+        model.save_pretrained(str(tmp))
+        record = {
+            "base_model": base,
+            "data": _training_meta(train_set), "sources": _training_meta(train_set).get("sources", []),
+            "sampler": sampler, "alpha": alpha if sampler == "hybrid" else {"xx-mono": 1.0, "xy": 0.0}.get(sampler),
+            "seed": seed, "config": dataclasses.asdict(config), "train_rows": len(train_set),
+            "eval_rows": len(eval_set) if eval_set is not None else 0, "training_seconds": round(seconds, 1),
+            "resumed_from": checkpoint, "log_history": trainer.state.log_history,
+            "best_checkpoint": trainer.state.best_model_checkpoint,
+        }
+        (tmp / TRAINING_RECORD).write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
+    return final
+
+
+class _BatchRecorder:
+    """Wraps the trainer's data collator and keeps the (query, passage) texts of each batch it collates."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.batches: list[list[list[str]]] = []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def __call__(self, features):
+        self.batches.append([[f["query"], f["passage"]] for f in features])
+        return self.inner(features)
+
+
+def _training_meta(dataset) -> dict[str, Any]:
+    from .pairs import training_meta
+
+    return training_meta(dataset)
+
+
+def loss_curve(model_dir: str | os.PathLike[str]) -> pd.DataFrame:
+    """Training (and validation) loss per logged step of a model written by :func:`fine_tune`."""
+    record = json.loads((project_path(model_dir) / TRAINING_RECORD).read_text(encoding="utf-8"))
+    rows = [{"step": h["step"], "loss": h.get("loss"), "eval_loss": h.get("eval_loss")}
+            for h in record["log_history"] if "step" in h and ("loss" in h or "eval_loss" in h)]
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line for one run, also under ``torchrun`` / ``accelerate launch``:
+
+        python -m hybridlib.train --training-set build/data/training --sampler hybrid --alpha 0.5 \\
+            --config default --seed 0 --output build/models/hybrid-seed0
+    """
+    import argparse
+
+    from .pairs import load_training_set
+
+    ap = argparse.ArgumentParser(prog="python -m hybridlib.train", description=main.__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--training-set", required=True, help="a folder written by notebook 01 / save_training_set")
+    ap.add_argument("--sampler", default="hybrid", choices=["xx-mono", "xy", "hybrid", "xx"])
+    ap.add_argument("--alpha", type=float, default=0.5)
+    ap.add_argument("--config", default="default", help="configs/<name>.yaml or a YAML path")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--output", required=True)
+    ap.add_argument("--no-validation", action="store_true", help="train without the validation split")
+    ap.add_argument("--record-batches", action="store_true")
+    args = ap.parse_args(argv)
+    overrides = {k: yaml.safe_load(v) for k, _, v in (item.partition("=") for item in args.set)}
+    config = TrainConfig.load(args.config, **overrides)
+    splits = load_training_set(args.training_set)
+    path = fine_tune(config.model, splits["train"], sampler=args.sampler, alpha=args.alpha, config=config,
+                     seed=args.seed, eval_set=None if args.no_validation else splits["validation"],
+                     output_dir=args.output, record_batches=args.record_batches)
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,160 @@
+"""Properties of the batch samplers: kinds, alpha, no repeated group, determinism, coverage, errors."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hybridlib.samplers import (KINDS, PairMeta, ParallelBatchSampler, SamplerError, default_batches,
+                                group_collisions, make_sampler)
+
+
+def synthetic_meta(n_groups: int = 120, langs=("ar", "de", "en", "es", "zh"), seed: int = 0) -> PairMeta:
+    """Groups present in 2-5 languages, every ordered language pair of a group one row (like MLQA-R)."""
+    rng = np.random.default_rng(seed)
+    q, p, g = [], [], []
+    for gi in range(n_groups):
+        present = rng.choice(langs, size=rng.integers(2, len(langs) + 1), replace=False)
+        for a in present:
+            for b in present:
+                q.append(a), p.append(b), g.append(f"g{gi}")
+    return PairMeta.from_columns(q, p, g)
+
+
+META = synthetic_meta()
+
+
+def sampler(kind="hybrid", batch_size=8, **kw):
+    return ParallelBatchSampler(range(len(META)), batch_size, meta=META, kind=kind, **kw)
+
+
+def check_kind(kind, rows, meta=META):
+    q, p = meta.query_lang[rows], meta.passage_lang[rows]
+    if kind == "xx-mono":
+        return (q == p).all() and len(set(q)) == 1
+    if kind == "xy":
+        return (q != p).all()
+    return (q == p).all()  # xx
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_batch_is_of_one_kind_full_and_group_free(kind):
+    s = sampler(kind, seed=3)
+    batches = list(s.batches())
+    assert len(batches) == len(s) == len(list(iter(s)))
+    for got, _, rows in batches:
+        assert len(rows) == 8 and check_kind(got, np.array(rows))
+        assert len(set(META.group[rows])) == len(rows), "no parallel group twice in a batch"
+        if kind != "hybrid":
+            assert got == kind
+
+
+def test_xx_mixes_languages_and_xx_mono_does_not():
+    mixed = [len(set(META.query_lang[rows])) for _, _, rows in sampler("xx").batches()]
+    assert max(mixed) > 1
+
+
+def test_xy_pair_mode_holds_one_language_pair_per_batch():
+    for _, key, rows in sampler("xy", xy_pairing="pair", batch_size=4).batches():
+        assert {(a, b) for a, b in zip(META.query_lang[rows], META.passage_lang[rows])} == {key}
+
+
+@pytest.mark.parametrize("alpha", [0.1, 0.5, 0.8])
+def test_share_of_mono_batches_is_alpha(alpha):
+    s = sampler("hybrid", alpha=alpha, seed=11, steps_per_epoch=4000)
+    kinds = [k for k, _, _ in s.batches()]
+    share = kinds.count("xx-mono") / len(kinds)
+    assert abs(share - alpha) < 4 * np.sqrt(alpha * (1 - alpha) / len(kinds))
+
+
+def test_alpha_extremes_reduce_exactly_to_the_pure_samplers():
+    for alpha, pure in ((1.0, "xx-mono"), (0.0, "xy")):
+        a = list(iter(sampler("hybrid", alpha=alpha, seed=5, steps_per_epoch=50)))
+        b = list(iter(sampler(pure, seed=5, steps_per_epoch=50)))
+        assert a == b
+
+
+def test_languages_are_drawn_uniformly_per_batch():
+    langs = [key for _, key, _ in sampler("xx-mono", seed=2, steps_per_epoch=5000).batches()]
+    counts = np.array([langs.count(l) for l in sorted(set(langs))])
+    assert len(counts) == 5 and np.abs(counts / counts.sum() - 0.2).max() < 0.03
+
+
+def test_deterministic_per_seed_and_new_each_epoch():
+    a, b = sampler(seed=1), sampler(seed=1)
+    assert list(iter(a)) == list(iter(b))
+    a.set_epoch(1)
+    assert list(iter(a)) != list(iter(b))
+    b.set_epoch(1)
+    assert list(iter(a)) == list(iter(b))
+    assert list(iter(sampler(seed=2))) != list(iter(sampler(seed=1)))
+
+
+def test_trainer_seed_is_replaced_by_the_experiment_seed():
+    factory = make_sampler(META, "hybrid", alpha=0.5, seed=7)
+    from_trainer = factory(range(len(META)), 8, False, None, None, seed=0)
+    assert list(iter(from_trainer)) == list(iter(sampler(seed=7)))
+    assert pickle.loads(pickle.dumps(factory)).seed == 7, "the trainer pickles its arguments"
+
+
+@pytest.mark.parametrize("kind", ["xx-mono", "xy", "xx"])
+def test_one_pass_covers_the_pool(kind):
+    pool = np.flatnonzero(META.mono if kind != "xy" else ~META.mono)
+    steps = int(np.ceil(1.3 * len(pool) / 8))
+    if kind == "xx-mono":  # languages are drawn uniformly: the largest language sets the pace
+        largest = max(np.sum(META.query_lang[pool] == l) for l in set(META.query_lang[pool]))
+        steps = int(np.ceil(1.5 * largest * len(set(META.query_lang[pool])) / 8))
+    seen = {r for _, _, rows in sampler(kind, steps_per_epoch=steps).batches() for r in rows}
+    assert seen == set(pool.tolist())
+
+
+def test_world_size_gives_each_process_a_share_of_the_same_batch():
+    s = sampler("hybrid", batch_size=4, world_size=2, seed=9)
+    per_process = list(iter(s))
+    assert len(per_process) == len(s) and len(s) % 2 == 0
+    for i in range(0, len(per_process), 2):
+        both = np.array(per_process[i] + per_process[i + 1])
+        assert len(set(META.group[both])) == 8, "no group repeats across the processes of a step"
+        mono = META.mono[both]
+        assert mono.all() or not mono.any()
+        if mono.all():
+            assert len(set(META.query_lang[both])) == 1, "X-X-mono: one language for the whole step"
+
+
+def test_clear_errors_before_training():
+    with pytest.raises(ValueError, match="alpha must be in"):
+        sampler(alpha=1.5)
+    with pytest.raises(ValueError, match="unknown sampler"):
+        sampler("x-y")
+    with pytest.raises(SamplerError, match="cannot fill a batch of 500"):
+        sampler("xx-mono", batch_size=500)
+    with pytest.raises(ValueError, match="meta describes"):
+        ParallelBatchSampler(range(10), 4, meta=META, kind="xy")
+    mono_only = PairMeta.from_columns(["en", "de"], ["en", "de"], ["a", "b"])
+    with pytest.raises(SamplerError, match="no xy pairs"):
+        ParallelBatchSampler(range(2), 1, meta=mono_only, kind="hybrid", alpha=0.5)
+    ParallelBatchSampler(range(2), 1, meta=mono_only, kind="hybrid", alpha=1.0)  # X-Y never drawn: fine
+
+
+def test_the_default_sampler_puts_translations_together():
+    hit, extra = group_collisions(default_batches(len(META), 16, seed=0), META.group)
+    assert hit > 0 and extra >= hit
+    ours = [rows for _, _, rows in sampler("xx", batch_size=16).batches()]
+    assert group_collisions(ours, META.group) == (0, 0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n_groups=st.integers(10, 40), batch=st.integers(1, 8), alpha=st.floats(0, 1), seed=st.integers(0, 99))
+def test_properties_hold_on_random_data(n_groups, batch, alpha, seed):
+    meta = synthetic_meta(n_groups, seed=seed)
+    try:
+        s = ParallelBatchSampler(range(len(meta)), batch, meta=meta, kind="hybrid", alpha=alpha, seed=seed)
+    except SamplerError:
+        return  # too few groups in some language for this batch size: refused up front
+    for kind, _, rows in s.batches():
+        assert len(rows) == batch and len(set(meta.group[rows])) == batch
+        assert check_kind(kind, np.array(rows), meta)

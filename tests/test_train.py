@@ -1,0 +1,161 @@
+"""Fine-tuning with the trainer: the saved model and its record, resume, the paper configs, two processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from transformers import TrainerCallback
+
+from hybridlib import pairs, train
+from hybridlib.models import ModelLoadError, load_encoder
+from hybridlib.paths import project_root
+from hybridlib.samplers import SamplerError
+
+from .tiny_models import build_tiny_labse, build_tiny_xlmr
+
+LANGS = ("de", "en", "es")
+
+
+def synthetic_pairs(n_groups: int = 24, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for g in range(n_groups):
+        for lang in LANGS[: 2 + int(rng.integers(0, 2))]:
+            rows.append({"group_id": f"g{g}", "lang": lang, "question": f"{lang} question {g}?",
+                         "passage": f"{lang} answer {g}.", "source": "human"})
+    from datasets import Dataset
+
+    table = pairs.pairs_from_groups(pd.DataFrame(rows))
+    ds = Dataset.from_pandas(table, preserve_index=False)
+    ds.info.description = json.dumps({"sources": ["toy"]})
+    return ds
+
+
+@pytest.fixture(scope="module")
+def tiny_xlmr(tmp_path_factory):
+    return build_tiny_xlmr(tmp_path_factory.mktemp("models") / "tiny-xlmr")
+
+
+def config(model, **kw):
+    values = dict(model=str(model), max_seq_length=16, batch_size=4, max_steps=3, save_steps=1, logging_steps=1,
+                  warmup_ratio=0.0, device="cpu")
+    return train.TrainConfig(**{**values, **kw})
+
+
+def test_fine_tune_saves_a_model_with_its_record(tiny_xlmr, tmp_path):
+    split = pairs.split_by_group(synthetic_pairs(), 0.25, seed=0)
+    path = train.fine_tune(str(tiny_xlmr), split["train"], sampler="hybrid", alpha=0.25, config=config(tiny_xlmr),
+                           seed=3, eval_set=split["validation"], output_dir=tmp_path / "run", progress=False)
+    record = json.loads((path / "hybridlib_training.json").read_text())
+    assert (record["sampler"], record["alpha"], record["seed"]) == ("hybrid", 0.25, 3)
+    assert record["sources"] == ["toy"] and record["config"]["batch_size"] == 4
+    assert record["best_checkpoint"], "best checkpoint by validation loss"
+    curve = train.loss_curve(path)
+    assert curve.loss.notna().sum() == 3 and curve.eval_loss.notna().sum() >= 1
+    model = load_encoder(path)
+    assert model.hybridlib_trained_on == ["toy"]
+    before = load_encoder(tiny_xlmr).encode(["de question 1?"])
+    assert not np.allclose(model.encode(["de question 1?"]), before), "the weights moved"
+    again = train.fine_tune(str(tiny_xlmr), split["train"], config=config(tiny_xlmr), output_dir=tmp_path / "run")
+    assert again == path, "a finished run is not trained again"
+
+
+def test_validation_map_selects_by_map(tiny_xlmr, tmp_path):
+    split = pairs.split_by_group(synthetic_pairs(), 0.25, seed=0)
+    path = train.fine_tune(str(tiny_xlmr), split["train"], sampler="xy", config=config(tiny_xlmr, select_by="map",
+                           max_steps=2), eval_set=split["validation"], output_dir=tmp_path / "run", progress=False)
+    history = json.loads((path / "hybridlib_training.json").read_text())["log_history"]
+    maps = [h["eval_validation_multi_map"] for h in history if "eval_validation_multi_map" in h]
+    assert maps and all(0 < m <= 1 for m in maps)
+
+
+class Interrupt(TrainerCallback):
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == 3:
+            raise KeyboardInterrupt
+
+
+def test_resume_after_an_interruption_continues_the_same_run(tiny_xlmr, tmp_path):
+    data = synthetic_pairs()
+    cfg = config(tiny_xlmr, max_steps=4, save_steps=2)
+    whole = train.fine_tune(str(tiny_xlmr), data, sampler="hybrid", config=cfg, seed=1,
+                            output_dir=tmp_path / "whole", progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        train.fine_tune(str(tiny_xlmr), data, sampler="hybrid", config=cfg, seed=1, output_dir=tmp_path / "cut",
+                        progress=False, callbacks=[Interrupt()])
+    assert train.last_checkpoint(tmp_path / "cut").endswith("checkpoint-2")
+    resumed = train.fine_tune(str(tiny_xlmr), data, sampler="hybrid", config=cfg, seed=1,
+                              output_dir=tmp_path / "cut", progress=False)
+    record = json.loads((resumed / "hybridlib_training.json").read_text())
+    assert record["resumed_from"].endswith("checkpoint-2")
+    a, b = train.loss_curve(whole), train.loss_curve(resumed)
+    late = lambda c: c[c.step > 2].loss.dropna().to_numpy()
+    np.testing.assert_allclose(late(b), late(a), rtol=1e-4)
+    np.testing.assert_allclose(load_encoder(resumed).encode(["en question 3?"]),
+                               load_encoder(whole).encode(["en question 3?"]), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("name, builder", [("paper-xlmr", build_tiny_xlmr), ("paper-labse", build_tiny_labse)])
+def test_paper_configs_load_and_run_a_step_on_a_tiny_model_of_their_architecture(name, builder, tmp_path):
+    paper = train.TrainConfig.load(name)
+    assert (paper.learning_rate, paper.weight_decay, paper.batch_size) == (3e-5, 0.01, 100)
+    assert paper.model in ("xlm-roberta-base", "sentence-transformers/LaBSE")
+    tiny = builder(tmp_path / "tiny")
+    cfg = train.TrainConfig.load(name, model=str(tiny), max_steps=1, batch_size=4, save_steps=1, device="cpu",
+                                 max_seq_length=16, select_by="loss", logging_steps=1)
+    path = train.fine_tune(cfg.model, synthetic_pairs(), sampler="hybrid", alpha=0.5, config=cfg,
+                           output_dir=tmp_path / "run", progress=False)
+    assert train.loss_curve(path).loss.notna().sum() == 1
+
+
+def test_bad_inputs_fail_before_training(tiny_xlmr, tmp_path):
+    data = synthetic_pairs()
+    with pytest.raises(ValueError, match="alpha must be in"):
+        train.fine_tune(str(tiny_xlmr), data, alpha=1.5, config=config(tiny_xlmr), output_dir=tmp_path / "a")
+    with pytest.raises(SamplerError, match="cannot fill a batch of 64"):
+        train.fine_tune(str(tiny_xlmr), data, config=config(tiny_xlmr, batch_size=64), output_dir=tmp_path / "b")
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        train.fine_tune("./no/such/model", data, config=config("./no/such/model"), output_dir=tmp_path / "c")
+    with pytest.raises(ValueError, match="lacks the column"):
+        train.fine_tune(str(tiny_xlmr), data.remove_columns("group_id"), config=config(tiny_xlmr),
+                        output_dir=tmp_path / "d")
+    with pytest.raises(ValueError, match="no training config 'huge'"):
+        train.TrainConfig.load("huge")
+    with pytest.raises(ValueError, match="unknown setting"):
+        train.TrainConfig.load("smoke", batchsize=3)
+    with pytest.raises(ValueError, match="batch_size must be positive"):
+        config(tiny_xlmr, batch_size=0)
+    assert not any((tmp_path / d / "final").exists() for d in "abcd")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="torchrun with gloo on Linux")
+def test_two_processes_train_on_the_same_kind_at_each_step(tiny_xlmr, tmp_path):
+    data = synthetic_pairs(40)
+    split = pairs.split_by_group(data, 0.2, seed=0)
+    pairs.save_training_set(split, tmp_path / "training")
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(project_root())}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
+           "-m", "hybridlib.train", "--training-set", str(tmp_path / "training"), "--sampler", "hybrid",
+           "--alpha", "0.5", "--config", "smoke", "--set", f"model={tiny_xlmr}", "--set", "max_seq_length=16",
+           "--set", "batch_size=3", "--set", "max_steps=6", "--set", "save_steps=6", "--set", "device=cpu",
+           "--no-validation", "--record-batches", "--output", str(out)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = split["train"].to_pandas().set_index(["query", "passage"])
+    ranks = [json.loads((out / f"batches-rank{r}.json").read_text()) for r in (0, 1)]
+    assert len(ranks[0]) >= 6 and len(ranks[1]) >= 6  # the data loader may collate one batch ahead
+    for step in range(6):
+        rows = [table.loc[tuple(pair)] for rank in ranks for pair in rank[step]]
+        mono = {r.query_lang == r.passage_lang for r in rows}
+        assert len(mono) == 1, f"step {step}: both processes draw one kind"
+        if mono == {True}:
+            assert len({r.query_lang for r in rows}) == 1, "X-X-mono: one language across processes"
+        groups = [r.group_id for r in rows]
+        assert len(set(groups)) == 6, "no group shared between the two processes' batches"
