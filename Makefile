@@ -45,9 +45,10 @@ notebooks-smoke: $(VENV)/.installed
 	$(PY) -m hybridlib.runner --scale smoke
 	$(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider build/notebooks/smoke
 
-## Timing of the evaluation (prints its figures; not a test).
+## Timings of the evaluation and of the samplers (print their figures; not tests). The second needs notebook 01's output.
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_evaluate.py
+	$(PY) benchmarks/bench_samplers.py
 
 clean:
 	rm -rf build

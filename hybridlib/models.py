@@ -197,3 +197,37 @@ def embed_texts(
     matrix = normalize(np.stack([rows[i] for i in range(len(distinct))]).astype(np.float32))
     position = {t: i for i, t in enumerate(distinct)}
     return matrix[[position[t] for t in texts]]
+
+
+STATIC_LABEL = "static embeddings (trained from scratch; grid model)"
+
+
+def build_static_encoder(texts: Sequence[str], *, vocab_size: int = 20000, dim: int = 256, seed: int = 0):
+    """A fast encoder for grids (alpha, seeds): a WordPiece tokenizer trained here on ``texts`` and a mean of
+    randomly initialised token embeddings (sentence-transformers' ``StaticEmbedding``), to be trained from scratch.
+
+    It is not a pretrained model: label its numbers as such (``hybridlib_model_id`` says so).
+    """
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+    if not texts:
+        raise ValueError("the static encoder's tokenizer needs texts to learn from")
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=False)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.train_from_iterator(list(texts), trainers.WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=["[PAD]", "[UNK]"], show_progress=False))
+    # each token's initial vector comes from the token itself and the seed, not from its id: the tokenizer
+    # trainer may number tokens differently from run to run, and the model must not change with it
+    weights = np.zeros((tokenizer.get_vocab_size(), dim), dtype=np.float32)
+    for token, idx in tokenizer.get_vocab().items():
+        digest = hashlib.sha256(f"{seed}\x1f{token}".encode()).digest()[:8]
+        weights[idx] = np.random.default_rng(int.from_bytes(digest, "little")).standard_normal(dim)
+    model = SentenceTransformer(modules=[StaticEmbedding(tokenizer, embedding_weights=torch.from_numpy(weights))],
+                                device="cpu")
+    model.hybridlib_model_id = f"static-wordpiece{tokenizer.get_vocab_size()}-d{dim}-seed{seed}"
+    model.hybridlib_trained_on = []
+    return model

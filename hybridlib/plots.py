@@ -73,7 +73,8 @@ def save_figure(fig: plt.Figure, name: str, figures_dir: str | os.PathLike[str] 
     """Write ``fig`` as ``<figures_dir>/<name>.png`` and ``.pdf`` (atomically); returns the paths."""
     folder = project_path(figures_dir)
     paths = []
-    for ext, kwargs in (("png", {"dpi": 150}), ("pdf", {})):
+    # no creation date in the PDF, so that re-running a notebook rewrites identical files
+    for ext, kwargs in (("png", {"dpi": 150}), ("pdf", {"metadata": {"CreationDate": None}})):
         path = folder / f"{name}.{ext}"
         with _io.atomic_path(path) as tmp:
             fig.savefig(tmp, format=ext, bbox_inches="tight", **kwargs)
@@ -94,3 +95,44 @@ def save_table(
     _io.write_text(csv_path, flat.to_csv(index=show_index, float_format="%.6g"))
     _io.write_text(md_path, flat.to_markdown(index=show_index, floatfmt=floatfmt) + "\n")
     return [csv_path, md_path]
+
+
+def alpha_curve(table: pd.DataFrame, *, ax: plt.Axes | None = None, title: str | None = None,
+                metrics: tuple[str, ...] = ("mono_map", "cross_map", "multi_map")) -> plt.Axes:
+    """Validation mAP against alpha, one line per setting, mean and standard deviation over seeds."""
+    long = table.melt(id_vars=["alpha", "seed"], value_vars=list(metrics), var_name="setting", value_name="mAP")
+    long["setting"] = long["setting"].str.replace("_map", "")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    sns.lineplot(long, x="alpha", y="mAP", hue="setting", marker="o", errorbar="sd", ax=ax)
+    ax.set_xlabel("alpha (share of X-X-mono batches)")
+    ax.set_ylabel("validation mAP")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def loss_curves(curves: pd.DataFrame, *, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
+    """Training loss per step, one line per sampler, mean and standard deviation over seeds."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 4))
+    sns.lineplot(curves.dropna(subset=["loss"]), x="step", y="loss", hue="sampler", errorbar="sd", ax=ax)
+    ax.set_ylabel("training loss (InfoNCE, in-batch negatives)")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def share_bars(shares: pd.DataFrame, *, ax: plt.Axes | None = None, title: str | None = None,
+               ylabel: str = "share of sampled pairs") -> plt.Axes:
+    """Grouped bars of a (sampler x category) table of shares."""
+    long = shares.reset_index(names="sampler").melt(id_vars="sampler", var_name="category", value_name="share")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(6.0, 0.5 * shares.shape[1] * 1.5), 4))
+    sns.barplot(long, x="category", y="share", hue="sampler", ax=ax)
+    ax.set_xlabel("")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    if title:
+        ax.set_title(title)
+    return ax

@@ -8,6 +8,8 @@ Every batch is of one *kind*:
   X-Y batch is unreported: ``xy_pairing="mixed"`` (default) draws pairs of any language combination,
   ``"pair"`` draws one (query, passage) language pair per batch, uniformly;
 * **X-X**: monolingual pairs with the languages mixed inside a batch (LAReQA's baseline, absent from the paper);
+* **any**: every pair, kinds and languages mixed (the default sampler without repeated groups; used to compute
+  the validation loss on the same footing for every training sampler);
 * **hybrid**: X-X-mono with probability ``alpha``, X-Y otherwise. ``alpha=1`` gives exactly the X-X-mono batches
   and ``alpha=0`` exactly the X-Y batches of the same seed (each kind draws from its own random stream).
 
@@ -39,6 +41,7 @@ except ImportError:  # pragma: no cover - older sentence-transformers
     from sentence_transformers.sampler import DefaultBatchSampler
 
 KINDS = ("xx-mono", "xy", "hybrid", "xx")
+ALL_KINDS = KINDS + ("any",)  # "any": every pair, kinds and languages mixed, no group repeated (validation loss)
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,7 @@ class ParallelBatchSampler(DefaultBatchSampler):
         global_batch = batch_size * self.world_size
         if steps_per_epoch is None:
             n_mono, n_xy = int(meta.mono.sum()), int((~meta.mono).sum())
-            sizes = {"xx-mono": n_mono, "xx": n_mono, "xy": n_xy,
+            sizes = {"xx-mono": n_mono, "xx": n_mono, "xy": n_xy, "any": n_mono + n_xy,
                      "hybrid": self.alpha * n_mono + (1 - self.alpha) * n_xy}
             steps_per_epoch = max(1, int(sizes[kind] // global_batch))
         self.steps = int(steps_per_epoch)
@@ -163,7 +166,7 @@ class ParallelBatchSampler(DefaultBatchSampler):
             xy = {k: xy_rows[(m.query_lang[xy_rows] == k[0]) & (m.passage_lang[xy_rows] == k[1])] for k in keys}
         else:
             xy = {"all": xy_rows}
-        return {"xx-mono": by_lang, "xy": xy, "xx": {"all": mono_rows}}
+        return {"xx-mono": by_lang, "xy": xy, "xx": {"all": mono_rows}, "any": {"all": np.arange(len(m))}}
 
     def _needed(self) -> list[str]:
         if self.kind == "hybrid":
@@ -195,7 +198,7 @@ class ParallelBatchSampler(DefaultBatchSampler):
         """Global batches of one epoch: ``(kind, pool key, rows)``, each of ``batch_size * world_size`` rows."""
         coin, mono_rng, xy_rng = self._rngs()
         size = self.batch_size * self.world_size
-        rng_of = {"xx-mono": mono_rng, "xx": mono_rng, "xy": xy_rng}
+        rng_of = {"xx-mono": mono_rng, "xx": mono_rng, "xy": xy_rng, "any": mono_rng}
         streams = {kind: {key: _GroupFreeStream(rows, self.meta.group, rng_of[kind], f"{kind} {key}", size)
                           for key, rows in pools.items() if len(rows)}
                    for kind, pools in self._pools.items() if kind in self._needed()}
@@ -215,8 +218,8 @@ class ParallelBatchSampler(DefaultBatchSampler):
 
 def check_sampler_args(kind: str, alpha: float, batch_size: int, xy_pairing: str = "mixed") -> None:
     """Raise ValueError for an unknown kind or pairing, alpha outside [0, 1], or a non-positive batch size."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown sampler {kind!r}; one of {KINDS}")
+    if kind not in ALL_KINDS:
+        raise ValueError(f"unknown sampler {kind!r}; one of {ALL_KINDS}")
     if not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
     if int(batch_size) < 1:
@@ -267,3 +270,40 @@ def default_batches(n_rows: int, batch_size: int, seed: int = 0) -> list[list[in
     """The batches of sentence-transformers' default sampler (a shuffled pass cut into batches) for comparison."""
     order = np.random.default_rng(seed).permutation(n_rows)
     return [order[i : i + batch_size].tolist() for i in range(0, n_rows - batch_size + 1, batch_size)]
+
+
+def sampled_rows(meta: PairMeta, kinds: Sequence[str] = KINDS, *, batch_size: int = 32, alpha: float = 0.5,
+                 seed: int = 0):
+    """Every pair drawn in one epoch of each sampler, and of sentence-transformers' default (``"default"``):
+    one row per (sampler, batch, pair) with the batch's kind, the pair's languages and group."""
+    import pandas as pd
+
+    runs = [(k, [(kind, rows) for kind, _, rows in ParallelBatchSampler(
+        range(len(meta)), batch_size, meta=meta, kind=k, alpha=alpha, seed=seed).batches()]) for k in kinds]
+    runs.append(("default", [("mixed", b) for b in default_batches(len(meta), batch_size, seed)]))
+    frames = []
+    for sampler, batches in runs:
+        idx = np.concatenate([np.asarray(b) for _, b in batches])
+        frames.append(pd.DataFrame({
+            "sampler": sampler, "batch": np.repeat(np.arange(len(batches)), [len(b) for _, b in batches]),
+            "kind": np.repeat([k for k, _ in batches], [len(b) for _, b in batches]),
+            "query_lang": meta.query_lang[idx], "passage_lang": meta.passage_lang[idx], "group": meta.group[idx]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def batch_statistics(sampled) -> "pd.DataFrame":
+    """Per sampler, from :func:`sampled_rows`: batches, the share of X-X-mono batches, the share of monolingual
+    pairs, and the batches (and rows) in which a parallel group repeats."""
+    import pandas as pd
+
+    per_batch = sampled.groupby(["sampler", "batch"], sort=False).agg(
+        kind=("kind", "first"), mono=("query_lang", "size"), groups=("group", "nunique"))
+    per_batch["mono"] = sampled.assign(m=sampled.query_lang == sampled.passage_lang).groupby(
+        ["sampler", "batch"], sort=False)["m"].mean()
+    per_batch["size"] = sampled.groupby(["sampler", "batch"], sort=False).size()
+    per_batch["repeats"] = per_batch["size"] - per_batch["groups"]
+    out = per_batch.groupby(level="sampler", sort=False).agg(
+        batches=("kind", "size"), xx_mono_batches=("kind", lambda k: float((k == "xx-mono").mean())),
+        monolingual_pairs=("mono", "mean"), batches_with_a_repeated_group=("repeats", lambda r: int((r > 0).sum())),
+        repeated_rows=("repeats", "sum"))
+    return pd.DataFrame(out)

@@ -7,8 +7,8 @@ warm-up and decay, and one of the samplers of :mod:`hybridlib.samplers`. It chec
 resumes from the last checkpoint after an interruption, keeps the best checkpoint by validation loss or
 validation mAP, and writes the model with a record of how it was trained (``hybridlib_training.json``).
 
-Validation loss is computed on batches drawn the same way for every training sampler (hybrid, alpha 0.5, a
-fixed seed) so that runs with different samplers are compared on the same footing; validation mAP ranks the
+Validation loss is computed on batches drawn the same way for every training sampler (all pairs mixed, no group
+repeated, a fixed seed) so that runs with different samplers are compared on the same footing; validation mAP ranks the
 validation groups' answers exactly as the LAReQA evaluation does (:func:`hybridlib.evaluate.rank_lareqa`).
 """
 
@@ -32,6 +32,7 @@ from .paths import project_path, project_root
 from .samplers import PairMeta, ParallelBatchSampler, SamplerFactory, check_sampler_args
 
 CONFIG_DIR = "configs"
+PAIR_KEY = ("query", "query_lang", "passage", "passage_lang", "group_id")
 SELECT_BY = ("loss", "map")
 
 
@@ -128,7 +129,8 @@ def _evaluator(pairs: pd.DataFrame, config: TrainConfig):
 
 
 class TrainSamplerFactory(SamplerFactory):
-    """The training sampler for the training set; for the validation set, fixed hybrid (alpha 0.5) batches."""
+    """The training sampler for the training set; for the validation set, the same mixed batches ("any", a fixed
+    seed) whatever the training sampler, so validation losses compare across runs."""
 
     def __init__(self, meta: PairMeta, kind: str, alpha: float, seed: int, options: dict,
                  eval_meta: PairMeta | None = None):
@@ -138,7 +140,7 @@ class TrainSamplerFactory(SamplerFactory):
     def __call__(self, dataset, batch_size, drop_last=False, valid_label_columns=None, generator=None, seed=0):
         if self.eval_meta is not None and len(dataset) == len(self.eval_meta) and len(dataset) != len(self.meta):
             return ParallelBatchSampler(dataset, batch_size, drop_last, valid_label_columns, generator, 12345,
-                                        meta=self.eval_meta, kind="hybrid", alpha=0.5)
+                                        meta=self.eval_meta, kind="any")
         return super().__call__(dataset, batch_size, drop_last, valid_label_columns, generator, seed)
 
 
@@ -180,11 +182,17 @@ def fine_tune(
     check_sampler_args(sampler, alpha, config.batch_size, config.xy_pairing)
     out = project_path(output_dir)
     final = out / "final"
+    wanted = {"sampler": sampler, "alpha": _recorded_alpha(sampler, alpha), "seed": seed,
+              "config": dataclasses.asdict(config)}
     if resume and (final / TRAINING_RECORD).is_file():
+        record = json.loads((final / TRAINING_RECORD).read_text(encoding="utf-8"))
+        if {k: record.get(k) for k in wanted} != wanted:
+            raise ValueError(f"{out} holds a finished run with other settings; use another output_dir "
+                             "(train_runs names folders by their settings) or resume=False to overwrite it")
         return final
     for name, ds in (("train_set", train_set), ("eval_set", eval_set)):
         if ds is not None:
-            missing = {"query", "passage", "query_lang", "passage_lang", "group_id"} - set(ds.column_names)
+            missing = set(PAIR_KEY) - set(ds.column_names)
             if missing:
                 raise ValueError(f"{name} lacks the column(s) {sorted(missing)}: build it with build_training_pairs")
     meta = PairMeta.from_dataset(train_set)
@@ -260,8 +268,7 @@ def fine_tune(
         record = {
             "base_model": base,
             "data": _training_meta(train_set), "sources": _training_meta(train_set).get("sources", []),
-            "sampler": sampler, "alpha": alpha if sampler == "hybrid" else {"xx-mono": 1.0, "xy": 0.0}.get(sampler),
-            "seed": seed, "config": dataclasses.asdict(config), "train_rows": len(train_set),
+            **wanted, "train_rows": len(train_set),
             "eval_rows": len(eval_set) if eval_set is not None else 0, "training_seconds": round(seconds, 1),
             "resumed_from": checkpoint, "log_history": trainer.state.log_history,
             "best_checkpoint": trainer.state.best_model_checkpoint,
@@ -283,6 +290,21 @@ class _BatchRecorder:
     def __call__(self, features):
         self.batches.append([[f["query"], f["passage"]] for f in features])
         return self.inner(features)
+
+
+def _recorded_alpha(sampler: str, alpha: float) -> float | None:
+    """alpha as it acts: the hybrid's own, 1 for X-X-mono, 0 for X-Y, none for the others."""
+    return float(alpha) if sampler == "hybrid" else {"xx-mono": 1.0, "xy": 0.0}.get(sampler)
+
+
+def run_name(sampler: str, alpha: float, seed: int, config: TrainConfig, train_set) -> str:
+    """A folder name for one run that changes whenever its settings or its training data change."""
+    import hashlib
+
+    content = pd.util.hash_pandas_object(train_set.to_pandas()[list(PAIR_KEY)], index=False).to_numpy()
+    key = json.dumps(dataclasses.asdict(config), sort_keys=True).encode() + content.tobytes()
+    digest = hashlib.sha256(key).hexdigest()[:8]
+    return (f"{sampler}-a{alpha:g}-s{seed}" if sampler == "hybrid" else f"{sampler}-s{seed}") + f"-{digest}"
 
 
 def _training_meta(dataset) -> dict[str, Any]:
@@ -333,3 +355,49 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def train_runs(
+    runs: list[dict[str, Any]],
+    train_set,
+    *,
+    config: TrainConfig | str,
+    models_dir: str | os.PathLike[str],
+    eval_set=None,
+    build_model=None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Fine-tune one model per run (``{"sampler", "alpha", "seed"}``) into ``models_dir/<sampler>-a<alpha>-s<seed>``;
+    finished runs are skipped and interrupted ones resume. ``build_model(seed)`` makes a fresh model per run
+    (default: ``config.model``). Returns one row per run with its folder and training time."""
+    from tqdm.auto import tqdm
+
+    config = TrainConfig.load(config) if isinstance(config, (str, os.PathLike)) else config
+    for run in runs:  # every run is checked before the first one starts
+        check_sampler_args(run["sampler"], run.get("alpha", 0.5), config.batch_size, config.xy_pairing)
+    rows = []
+    for run in tqdm(runs, desc="training runs", disable=not progress):
+        sampler, alpha, seed = run["sampler"], float(run.get("alpha", 0.5)), int(run.get("seed", 0))
+        name = run_name(sampler, alpha, seed, config, train_set)
+        out = project_path(models_dir) / name
+        done = (out / "final" / TRAINING_RECORD).is_file()
+        model = build_model(seed) if build_model is not None and not done else config.model
+        path = fine_tune(model, train_set, sampler=sampler, alpha=alpha, config=config, seed=seed,
+                         eval_set=eval_set, output_dir=out, progress=False)
+        record = json.loads((path / TRAINING_RECORD).read_text(encoding="utf-8"))
+        rows.append({"run": name, "sampler": sampler, "alpha": _recorded_alpha(sampler, alpha), "seed": seed,
+                     "path": str(path),
+                     "training_seconds": record["training_seconds"]})
+    return pd.DataFrame(rows)
+
+
+def validation_table(runs: pd.DataFrame, eval_set, *, query_prefix: str = "Query: ",
+                     passage_prefix: str = "Passage: ") -> pd.DataFrame:
+    """:func:`validation_map` of every trained run (rows of :func:`train_runs`), one row per run."""
+    pairs_table = eval_set.to_pandas() if hasattr(eval_set, "to_pandas") else eval_set
+    rows = []
+    for run in runs.itertuples():
+        metrics = validation_map(load_encoder(run.path), pairs_table, query_prefix=query_prefix,
+                                 passage_prefix=passage_prefix)
+        rows.append({"run": run.run, "sampler": run.sampler, "alpha": run.alpha, "seed": run.seed, **metrics})
+    return pd.DataFrame(rows)

@@ -100,3 +100,14 @@ def test_duplicates_are_encoded_once_and_rows_follow_the_input():
     assert sorted(enc.texts) == ["a", "b", "c"]
     np.testing.assert_array_equal(out[0], out[2])
     np.testing.assert_array_equal(out[1], out[3])
+
+
+def test_static_grid_encoder_is_deterministic_per_seed():
+    texts = ["hello world again", "hola mundo otra vez", "hallo welt nochmal"] * 50
+    make = lambda seed: models.build_static_encoder(texts, vocab_size=120, dim=16, seed=seed)
+    a, b, c = (m.encode(["hello mundo"]) for m in (make(3), make(3), make(4)))
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    assert make(3).hybridlib_model_id.startswith("static-")
+    with pytest.raises(ValueError, match="needs texts"):
+        models.build_static_encoder([])

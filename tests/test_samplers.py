@@ -158,3 +158,23 @@ def test_properties_hold_on_random_data(n_groups, batch, alpha, seed):
     for kind, _, rows in s.batches():
         assert len(rows) == batch and len(set(meta.group[rows])) == batch
         assert check_kind(kind, np.array(rows), meta)
+
+
+def test_any_mixes_kinds_without_repeating_a_group():
+    kinds = set()
+    for _, _, rows in sampler("any", batch_size=16, seed=4).batches():
+        kinds.add(bool(META.mono[rows].all()) if META.mono[rows].all() or not META.mono[rows].any() else "mixed")
+        assert len(set(META.group[rows])) == 16
+    assert "mixed" in kinds
+
+
+def test_batch_statistics_count_kinds_and_repeats():
+    from hybridlib.samplers import batch_statistics, sampled_rows
+
+    sampled = sampled_rows(META, batch_size=8, alpha=0.5, seed=0)
+    stats = batch_statistics(sampled)
+    assert list(stats.index) == ["xx-mono", "xy", "hybrid", "xx", "default"]
+    assert stats.loc["xx-mono", "xx_mono_batches"] == 1.0 and stats.loc["xy", "monolingual_pairs"] == 0.0
+    assert (stats.loc[["xx-mono", "xy", "hybrid", "xx"], "repeated_rows"] == 0).all()
+    expected = group_collisions(default_batches(len(META), 8, 0), META.group)
+    assert (stats.loc["default", "batches_with_a_repeated_group"], stats.loc["default", "repeated_rows"]) == expected

@@ -159,3 +159,47 @@ def test_two_processes_train_on_the_same_kind_at_each_step(tiny_xlmr, tmp_path):
             assert len({r.query_lang for r in rows}) == 1, "X-X-mono: one language across processes"
         groups = [r.group_id for r in rows]
         assert len(set(groups)) == 6, "no group shared between the two processes' batches"
+
+
+def test_train_runs_skips_finished_runs_and_static_grid_model(tmp_path):
+    from hybridlib.models import build_static_encoder
+
+    data = synthetic_pairs()
+    texts = list(data["query"]) + list(data["passage"])
+    cfg = train.TrainConfig(model="static", max_seq_length=None, batch_size=4, max_steps=3, save_steps=3,
+                            logging_steps=1, learning_rate=0.1, warmup_ratio=0.0)
+    runs = [{"sampler": "hybrid", "alpha": a, "seed": 0} for a in (0.0, 1.0)]
+    built = []
+    make = lambda s: built.append(s) or build_static_encoder(texts, vocab_size=100, dim=8, seed=s)
+    first = train.train_runs(runs, data, config=cfg, models_dir=tmp_path, build_model=make, progress=False)
+    assert list(first.run) == ["hybrid-a0-s0", "hybrid-a1-s0"] and len(built) == 2
+    again = train.train_runs(runs, data, config=cfg, models_dir=tmp_path, build_model=make, progress=False)
+    assert list(again.path) == list(first.path) and len(built) == 2, "finished runs build no model"
+    table = train.validation_table(first, data)
+    values = table[["mono_map", "cross_map", "multi_map"]].to_numpy()
+    assert ((values > 0) & (values <= 1)).all()
+    with pytest.raises(ValueError, match="alpha must be in"):
+        train.train_runs([{"sampler": "hybrid", "alpha": 2}], data, config=cfg, models_dir=tmp_path)
+
+
+def test_validation_map_matches_the_lareqa_protocol_for_a_perfect_encoder():
+    from .conftest import PerfectEncoder
+    from hybridlib.data import LareqaDataset
+
+    table = synthetic_pairs().to_pandas()
+    questions, candidates = train.validation_pool(table)
+    fake = LareqaDataset("v", sorted(set(questions.lang)), questions, candidates.assign(cid=range(len(candidates))))
+    scores = train.validation_map(PerfectEncoder(fake), table)
+    assert scores["multi_map"] == pytest.approx(1.0) and scores["cross_map"] == pytest.approx(1.0)
+
+
+def test_a_finished_run_with_other_settings_is_not_reused(tiny_xlmr, tmp_path):
+    data = synthetic_pairs()
+    cfg = config(tiny_xlmr, max_steps=1)
+    train.fine_tune(str(tiny_xlmr), data, sampler="xy", config=cfg, output_dir=tmp_path / "run", progress=False)
+    with pytest.raises(ValueError, match="other settings"):
+        train.fine_tune(str(tiny_xlmr), data, sampler="xx", config=cfg, output_dir=tmp_path / "run")
+    names = {train.run_name("xy", 0.5, 0, c, d) for c, d in
+             ((cfg, data), (config(tiny_xlmr, max_steps=2), data), (cfg, data.select(range(10))))}
+    assert len(names) == 3, "the folder name changes with the settings and with the data"
+    assert train.run_name("xy", 0.5, 0, cfg, data) == train.run_name("xy", 0.5, 0, cfg, synthetic_pairs())
