@@ -27,12 +27,13 @@ import pandas as pd
 import yaml
 
 from . import _io
-from .models import TRAINING_RECORD, embed_texts, load_encoder, model_label
+from .models import TRAINING_RECORD, embed_texts, load_encoder, model_label, training_record
+from .pairs import PAIR_COLUMNS, training_meta
 from .paths import project_path, project_root
-from .samplers import PairMeta, ParallelBatchSampler, SamplerFactory, check_sampler_args
+from .samplers import KINDS, PairMeta, ParallelBatchSampler, SamplerFactory, check_sampler_args
 
 CONFIG_DIR = "configs"
-PAIR_KEY = ("query", "query_lang", "passage", "passage_lang", "group_id")
+PAIR_KEY = tuple(c for c in PAIR_COLUMNS if c != "source")  # what a run's data is identified by
 SELECT_BY = ("loss", "map")
 
 
@@ -81,6 +82,11 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"{path}: unknown setting(s) {unknown}")
         return cls(**values)
+
+    @classmethod
+    def of(cls, config: TrainConfig | str | os.PathLike[str]) -> TrainConfig:
+        """``config`` itself, or the config it names (see :meth:`load`)."""
+        return cls.load(config) if isinstance(config, (str, os.PathLike)) else config
 
 
 def validation_pool(pairs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -178,14 +184,14 @@ def fine_tune(
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-    config = TrainConfig.load(config) if isinstance(config, (str, os.PathLike)) else config
+    config = TrainConfig.of(config)
     check_sampler_args(sampler, alpha, config.batch_size, config.xy_pairing)
     out = project_path(output_dir)
     final = out / "final"
     wanted = {"sampler": sampler, "alpha": _recorded_alpha(sampler, alpha), "seed": seed,
               "config": dataclasses.asdict(config)}
-    if resume and (final / TRAINING_RECORD).is_file():
-        record = json.loads((final / TRAINING_RECORD).read_text(encoding="utf-8"))
+    record = training_record(final) if resume else {}
+    if record:
         if {k: record.get(k) for k in wanted} != wanted:
             raise ValueError(f"{out} holds a finished run with other settings; use another output_dir "
                              "(train_runs names folders by their settings) or resume=False to overwrite it")
@@ -265,9 +271,9 @@ def fine_tune(
         return final
     with _io.atomic_dir(final) as tmp:
         model.save_pretrained(str(tmp))
+        data = training_meta(train_set)
         record = {
-            "base_model": base,
-            "data": _training_meta(train_set), "sources": _training_meta(train_set).get("sources", []),
+            "base_model": base, "data": data, "sources": data.get("sources", []),
             **wanted, "train_rows": len(train_set),
             "eval_rows": len(eval_set) if eval_set is not None else 0, "training_seconds": round(seconds, 1),
             "resumed_from": checkpoint, "log_history": trainer.state.log_history,
@@ -307,15 +313,9 @@ def run_name(sampler: str, alpha: float, seed: int, config: TrainConfig, train_s
     return (f"{sampler}-a{alpha:g}-s{seed}" if sampler == "hybrid" else f"{sampler}-s{seed}") + f"-{digest}"
 
 
-def _training_meta(dataset) -> dict[str, Any]:
-    from .pairs import training_meta
-
-    return training_meta(dataset)
-
-
 def loss_curve(model_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """Training (and validation) loss per logged step of a model written by :func:`fine_tune`."""
-    record = json.loads((project_path(model_dir) / TRAINING_RECORD).read_text(encoding="utf-8"))
+    record = training_record(project_path(model_dir))
     rows = [{"step": h["step"], "loss": h.get("loss"), "eval_loss": h.get("eval_loss")}
             for h in record["log_history"] if "step" in h and ("loss" in h or "eval_loss" in h)]
     return pd.DataFrame(rows)
@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m hybridlib.train", description=main.__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--training-set", required=True, help="a folder written by notebook 01 / save_training_set")
-    ap.add_argument("--sampler", default="hybrid", choices=["xx-mono", "xy", "hybrid", "xx"])
+    ap.add_argument("--sampler", default="hybrid", choices=list(KINDS))
     ap.add_argument("--alpha", type=float, default=0.5)
     ap.add_argument("--config", default="default", help="configs/<name>.yaml or a YAML path")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
@@ -353,10 +353,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 def train_runs(
     runs: list[dict[str, Any]],
     train_set,
@@ -367,12 +363,12 @@ def train_runs(
     build_model=None,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Fine-tune one model per run (``{"sampler", "alpha", "seed"}``) into ``models_dir/<sampler>-a<alpha>-s<seed>``;
+    """Fine-tune one model per run (``{"sampler", "alpha", "seed"}``) into ``models_dir/`` + :func:`run_name`;
     finished runs are skipped and interrupted ones resume. ``build_model(seed)`` makes a fresh model per run
     (default: ``config.model``). Returns one row per run with its folder and training time."""
     from tqdm.auto import tqdm
 
-    config = TrainConfig.load(config) if isinstance(config, (str, os.PathLike)) else config
+    config = TrainConfig.of(config)
     for run in runs:  # every run is checked before the first one starts
         check_sampler_args(run["sampler"], run.get("alpha", 0.5), config.batch_size, config.xy_pairing)
     rows = []
@@ -384,7 +380,7 @@ def train_runs(
         model = build_model(seed) if build_model is not None and not done else config.model
         path = fine_tune(model, train_set, sampler=sampler, alpha=alpha, config=config, seed=seed,
                          eval_set=eval_set, output_dir=out, progress=False)
-        record = json.loads((path / TRAINING_RECORD).read_text(encoding="utf-8"))
+        record = training_record(path)
         rows.append({"run": name, "sampler": sampler, "alpha": _recorded_alpha(sampler, alpha), "seed": seed,
                      "path": str(path),
                      "training_seconds": record["training_seconds"]})
@@ -401,3 +397,7 @@ def validation_table(runs: pd.DataFrame, eval_set, *, query_prefix: str = "Query
                                  passage_prefix=passage_prefix)
         rows.append({"run": run.run, "sampler": run.sampler, "alpha": run.alpha, "seed": run.seed, **metrics})
     return pd.DataFrame(rows)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
