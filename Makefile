@@ -11,39 +11,45 @@ export TRANSFORMERS_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: reproduce test unit notebooks-smoke bench clean system-deps
+.PHONY: reproduce test unit notebooks-smoke browser bench clean system-deps
 
 APERTIUM_OK := $(shell apertium -l 2>/dev/null | grep -q eng-spa && echo yes)
+CHROMIUM_OK := $(shell command -v chromium >/dev/null 2>&1 && echo yes)
+APT_PACKAGES := $(if $(APERTIUM_OK),,apertium apertium-eng-spa) $(if $(CHROMIUM_OK),,chromium)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-## Debian's Apertium (English<->Spanish), the offline MT backend: installed when we are root, else a note.
+## Debian's Apertium (English<->Spanish, the offline MT backend) and Chromium (the JupyterLab test):
+## installed when we are root, else a note.
 system-deps:
-ifneq ($(APERTIUM_OK),yes)
+ifneq ($(strip $(APT_PACKAGES)),)
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apertium apertium-eng-spa; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
 	else \
-		echo "note: install Debian's apertium and apertium-eng-spa (root) for the offline MT backend;" \
-		     "notebook 01 at the default scale needs it and its tests are skipped without it" >&2; \
+		echo "note: install Debian's $(strip $(APT_PACKAGES)) (root): notebook 01 needs apertium and" \
+		     "apertium-eng-spa, the JupyterLab test needs chromium" >&2; \
 	fi
 endif
 
 ## Run every notebook in number order with papermill at $(SCALE) scale (ONLY=04 re-runs one stage).
 reproduce: $(VENV)/.installed system-deps
-	$(PY) -m hybridlib.runner --scale $(SCALE) $(if $(ONLY),--only $(ONLY))
+	$(PY) -m hybridlib.runner --scale $(SCALE) $(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force)
 
-## Unit tests, then nbval over the notebooks executed at smoke scale.
-test: unit notebooks-smoke
+## Unit tests, nbval over the notebooks executed at smoke scale, then notebook 04 in JupyterLab (Chromium).
+test: unit notebooks-smoke browser
 
 unit: $(VENV)/.installed system-deps
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests -m "not browser"
 
 notebooks-smoke: $(VENV)/.installed
 	$(PY) -m hybridlib.runner --scale smoke
 	$(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider build/notebooks/smoke
+
+browser: $(VENV)/.installed system-deps notebooks-smoke
+	HYBRIDLIB_REQUIRE_BROWSER=1 $(PY) -m pytest tests -m browser -p no:cacheprovider
 
 ## Timings of the evaluation and of the samplers (print their figures; not tests). The second needs notebook 01's output.
 bench: $(VENV)/.installed

@@ -13,6 +13,7 @@ Definitions (as in LAReQA, arXiv 2004.05484, and the hybrid-batch paper, arXiv 2
   same way.
 * Rank distance (multi setting): for each question its highest minus its lowest rank among its relevant
   candidates; mean per query language, then over languages (see :mod:`hybridlib.bias`).
+* Language preference (multi setting): the languages of each question's top ``PREFERENCE_K`` pooled candidates.
 
 Each distinct text is encoded once per evaluation; every pair and setting is computed from the embeddings
 by matrix products.
@@ -37,6 +38,7 @@ from .models import Encoder, embed_texts
 CANDIDATE_TEXTS = ("sentence", "sentence+context")
 SETTINGS = ("mono", "cross", "multi")
 MULTI = "*"  # cand_lang of the pooled (multilingual) rows of per_query
+PREFERENCE_K = 10  # how many top pooled candidates' languages each multi row keeps (``top_langs``)
 
 
 @dataclass
@@ -44,7 +46,8 @@ class LareqaEvaluation:
     """Result of :func:`evaluate_lareqa`: plain pandas data, one row per (setting, question) in ``per_query``.
 
     ``per_query`` columns: ``setting`` (mono / cross / multi), ``query_lang``, ``cand_lang`` (``"*"`` for
-    multi), ``qid``, ``group``, ``n_relevant``, ``ap``, ``r@k`` for each k, ``rank_distance`` (multi only).
+    multi), ``qid``, ``group``, ``n_relevant``, ``ap``, ``r@k`` for each k, ``rank_distance`` and
+    ``top_langs`` (multi only: the languages of the top ``PREFERENCE_K`` pooled candidates, space-separated).
     """
 
     dataset: str
@@ -103,6 +106,19 @@ class LareqaEvaluation:
         return bias.rank_distance_by_language(
             self.per_query[self.per_query["setting"] == "multi"], self.languages
         )
+
+    def language_preference(self, k: int = PREFERENCE_K) -> pd.DataFrame:
+        """Query language x candidate language: the share of each candidate language among the top ``k`` of
+        the pooled ranking, averaged over the questions of the query language (rows sum to 1)."""
+        if not 1 <= k <= PREFERENCE_K:
+            raise ValueError(f"k must be between 1 and {PREFERENCE_K}, got {k}")
+        multi = self.per_query[self.per_query["setting"] == "multi"]
+        top = multi["top_langs"].str.split().str[:k].explode()
+        counts = pd.crosstab(multi.loc[top.index, "query_lang"], top.to_numpy())
+        shares = counts.div(counts.sum(axis=1), axis=0)
+        shares = shares.reindex(index=self.languages, columns=self.languages, fill_value=0.0)
+        shares.index.name, shares.columns.name = "query language", "candidate language"
+        return shares
 
     def by_query_language(self) -> pd.DataFrame:
         """The paper's Tables 3-6 layout: per query language, mono / cross / multi of each metric, and ``mean``.
@@ -226,7 +242,9 @@ def rank_lareqa(
         qx = questions.iloc[rows]
         scores = q_emb[rows] @ c_emb.T
         relevant = [by_group.get(g, []) for g in qx["group"]]
-        blocks.append(_score_block(qx, scores, relevant, "multi", x, MULTI, ks, with_distance=True))
+        multi = _score_block(qx, scores, relevant, "multi", x, MULTI, ks, with_distance=True)
+        multi["top_langs"] = top_languages(scores, c_lang)[multi.index]
+        blocks.append(multi)
         for y in languages:
             lo, hi = bounds[y]
             local = [[p - lo for p in rel if lo <= p < hi] for rel in relevant]
@@ -237,6 +255,17 @@ def rank_lareqa(
             blocks.append(_score_block(qx.iloc[keep], scores[keep, lo:hi], [local[i] for i in keep],
                                        setting, x, y, ks))
     return pd.concat(blocks, ignore_index=True)
+
+
+def top_languages(scores: np.ndarray, cand_langs: np.ndarray, k: int = PREFERENCE_K) -> np.ndarray:
+    """Per row of ``scores``, the languages of its ``k`` best candidates, best first, space-separated
+    (ties broken by candidate order, as in the ranks)."""
+    k = min(k, scores.shape[1])
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    top_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -top_scores), axis=1)
+    best = np.take_along_axis(part, order, axis=1)
+    return np.array([" ".join(row) for row in cand_langs[best]], dtype=object)
 
 
 def _score_block(
@@ -258,6 +287,7 @@ def _score_block(
     for k in ks:
         block[f"r@{k}"] = metrics.recall_at_k(ranks, k)
     block["rank_distance"] = bias.rank_distance(ranks) if with_distance else np.nan
+    block["top_langs"] = None
     return block[block["n_relevant"] > 0]
 
 

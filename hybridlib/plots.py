@@ -53,22 +53,6 @@ def rank_distance_bars(table: pd.DataFrame, *, ax: plt.Axes | None = None, title
     return ax
 
 
-def rank_distance_distribution(
-    per_query: pd.DataFrame, *, ax: plt.Axes | None = None, title: str | None = None
-) -> plt.Axes:
-    """Box plot of the per-question rank distance for each query language (multi rows of ``per_query``)."""
-    multi = per_query[per_query["setting"] == "multi"]
-    if ax is None:
-        _, ax = plt.subplots(figsize=(max(6.0, 0.6 * multi["query_lang"].nunique()), 4.0))
-    sns.boxplot(multi, x="query_lang", y="rank_distance", ax=ax, color="#8fb3d9", fliersize=1.5)
-    ax.set_yscale("symlog", linthresh=10)
-    ax.set_xlabel("query language")
-    ax.set_ylabel("rank distance per question")
-    if title:
-        ax.set_title(title)
-    return ax
-
-
 def save_figure(fig: plt.Figure, name: str, figures_dir: str | os.PathLike[str] = "figures") -> list[Path]:
     """Write ``fig`` as ``<figures_dir>/<name>.png`` and ``.pdf`` (atomically); returns the paths."""
     folder = project_path(figures_dir)
@@ -132,6 +116,86 @@ def share_bars(shares: pd.DataFrame, *, ax: plt.Axes | None = None, title: str |
     sns.barplot(long, x="category", y="share", hue="sampler", ax=ax)
     ax.set_xlabel("")
     ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def heatmap_grid(
+    matrices: dict[str, pd.DataFrame],
+    *,
+    title: str | None = None,
+    difference: bool = False,
+    fmt: str = ".2f",
+    ncols: int = 2,
+) -> plt.Figure:
+    """One annotated heatmap per entry of ``matrices`` (panel title = key) on a shared colour scale: mAP in
+    [0, 1], or with ``difference`` a diverging scale centred on zero and symmetric about it (blue above zero, red below)."""
+    n = len(matrices)
+    if n == 0:
+        raise ValueError("no matrices to plot")
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    size = 0.5 * max(len(m.columns) for m in matrices.values()) + 2.0
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * (size + 1.0), nrows * size), squeeze=False)
+    if difference:
+        bound = max(float(abs(m).max().max()) for m in matrices.values()) or 1e-9
+        scale = {"vmin": -bound, "vmax": bound, "center": 0.0, "cmap": "RdBu"}
+    else:
+        scale = {"vmin": 0.0, "vmax": 1.0, "center": None, "cmap": "viridis"}
+    for ax, (name, matrix) in zip(axes.flat, matrices.items()):
+        map_heatmap(matrix, ax=ax, title=name, fmt=fmt, **scale)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def language_preference(
+    shares: pd.DataFrame,
+    *,
+    title: str | None = None,
+    k: int = 10,
+) -> plt.Figure:
+    """Stacked bars, one panel per sampler: for each query language, the share of each candidate language
+    among the top-``k`` of the pooled ranking. ``shares`` is long: ``sampler``, ``query language``,
+    ``candidate language``, ``share``."""
+    samplers = list(dict.fromkeys(shares["sampler"]))
+    langs = list(dict.fromkeys(shares["candidate language"]))
+    palette = sns.color_palette("tab20")
+    colours = dict(zip(langs, (palette[0::2] + palette[1::2])[: len(langs)]))  # the 10 strong colours first
+    fig, axes = plt.subplots(len(samplers), 1, figsize=(8.0, 1.0 + 1.6 * len(samplers)), sharex=True,
+                             squeeze=False)
+    for ax, sampler in zip(axes[:, 0], samplers):
+        table = shares[shares["sampler"] == sampler].pivot(
+            index="query language", columns="candidate language", values="share")
+        table = table.reindex(index=list(dict.fromkeys(shares["query language"])), columns=langs)
+        table.plot.bar(stacked=True, ax=ax, color=[colours[c] for c in langs], width=0.85, legend=False)
+        ax.set_ylim(0, 1)
+        ax.set_ylabel(f"{sampler}\nshare of top {k}", fontsize=8)
+        ax.set_xlabel("query language")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colours[c]) for c in langs]
+    fig.legend(handles, langs, title="candidate language", loc="center left", bbox_to_anchor=(1.0, 0.5),
+               frameon=False, fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def rank_distance_by_sampler(per_query: pd.DataFrame, *, ax: plt.Axes | None = None,
+                             title: str | None = None) -> plt.Axes:
+    """Box plots of the per-question rank distance per query language, one hue per sampler (long frame
+    with ``sampler``, ``query_lang``, ``rank_distance``)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(7.0, 0.9 * per_query["query_lang"].nunique()), 4.2))
+    sns.boxplot(per_query, x="query_lang", y="rank_distance", hue="sampler", ax=ax, fliersize=1.0)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("query language")
+    ax.set_ylabel("rank distance per question")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     if title:
         ax.set_title(title)

