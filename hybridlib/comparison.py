@@ -143,16 +143,12 @@ class RunEvaluations:
         return pd.concat(frames, ignore_index=True)[["sampler", "query language", "candidate language", "share"]]
 
     def compare(self, sampler: str, baseline: str, setting: str, metric: str = "map", *,
-                n_resamples: int = 10_000, seed: int = 0) -> dict[str, float]:
-        """``sampler`` against ``baseline`` in one setting: both values, the margin and the paired
-        randomization test's p-value (see :func:`paired_randomization_test`)."""
-        column = "ap" if metric == "map" else metric
-        a = self.per_query(sampler)
-        b = self.per_query(baseline)
-        a, b = a[a["setting"] == setting], b[b["setting"] == setting]
-        test = paired_randomization_test(a, b, column, n_resamples=n_resamples, seed=seed)
-        return {"value": test["mean_a"], "baseline_value": test["mean_b"], "margin": test["difference"],
-                "p_value": test["p_value"], "n_questions": test["n_units"]}
+                query_languages: Sequence[str] | None = None, n_resamples: int = 10_000,
+                seed: int = 0) -> dict[str, float]:
+        """``sampler`` against ``baseline`` in one setting (optionally only the questions in ``query_languages``):
+        both values, the margin and the paired randomization test's p-value (:func:`compare_between`)."""
+        return compare_between(self, sampler, self, baseline, setting, metric, query_languages=query_languages,
+                               n_resamples=n_resamples, seed=seed)
 
     def significance(self, sampler: str = "hybrid", baselines: Sequence[str] | None = None, *,
                      n_resamples: int = 10_000, seed: int = 0) -> pd.DataFrame:
@@ -165,6 +161,39 @@ class RunEvaluations:
             rows.append({"sampler": label(sampler), "baseline": label(base), "setting": setting,
                          "metric": metric, **res})
         return pd.DataFrame(rows)
+
+
+def compare_between(a: RunEvaluations, sampler_a: str, b: RunEvaluations, sampler_b: str, setting: str,
+                    metric: str = "map", *, query_languages: Sequence[str] | None = None,
+                    n_resamples: int = 10_000, seed: int = 0) -> dict[str, float]:
+    """``sampler_a`` of ``a`` against ``sampler_b`` of ``b``, evaluated on the same questions (two samplers of one
+    comparison, or one sampler trained on two data sets): both values, the margin and the p-value."""
+    column = "ap" if metric == "map" else metric
+    frames = []
+    for compared, sampler in ((a, sampler_a), (b, sampler_b)):
+        pq = compared.per_query(sampler)
+        keep = pq["setting"] == setting
+        if query_languages is not None:
+            keep &= pq["query_lang"].isin(list(query_languages))
+        frames.append(pq[keep])
+    test = paired_randomization_test(frames[0], frames[1], column, n_resamples=n_resamples, seed=seed)
+    return {"value": test["mean_a"], "baseline_value": test["mean_b"], "margin": test["difference"],
+            "p_value": test["p_value"], "n_questions": test["n_units"]}
+
+
+def validation_runs(runs: pd.DataFrame, validation, *, query_prefix: str = "Query: ",
+                    passage_prefix: str = "Passage: ", progress: bool = True) -> RunEvaluations:
+    """Every run (rows of :func:`train.train_runs`) evaluated on held-out validation pairs
+    (:func:`train.validation_evaluation`), as a :class:`RunEvaluations`."""
+    from .train import validation_evaluation
+
+    table = validation.to_pandas() if hasattr(validation, "to_pandas") else validation
+    evaluations = {}
+    for r in tqdm(list(runs.itertuples()), desc="validation", disable=not progress):
+        evaluations[r.run] = validation_evaluation(load_encoder(r.path), table, query_prefix=query_prefix,
+                                                   passage_prefix=passage_prefix)
+    return RunEvaluations("validation", runs[["run", "sampler", "seed", "path"]].reset_index(drop=True),
+                          evaluations)
 
 
 def compare_samplers(

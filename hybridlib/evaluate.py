@@ -319,3 +319,9 @@ def evaluate_datasets(
         plan[name] = keep
     loaded = {name: load_lareqa(name, keep, data_dir) for name, keep in plan.items()}
     return {name: evaluate_lareqa(encoder, ds, **kwargs) for name, ds in loaded.items()}
+
+
+from .miracl import MiraclEvaluation, evaluate_miracl  # noqa: E402  (MIRACL lives in its own module)
+
+__all__ = ["LareqaEvaluation", "MiraclEvaluation", "evaluate_lareqa", "evaluate_datasets", "evaluate_miracl",
+           "rank_lareqa", "top_languages"]

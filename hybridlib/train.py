@@ -101,9 +101,10 @@ def validation_pool(pairs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return questions, candidates
 
 
-def validation_map(encoder, pairs: pd.DataFrame, *, query_prefix: str = "", passage_prefix: str = "",
-                   batch_size: int = 64) -> dict[str, float]:
-    """mono / cross / multi mAP and rank distance of ``encoder`` on a validation pair table."""
+def validation_evaluation(encoder, pairs: pd.DataFrame, *, query_prefix: str = "", passage_prefix: str = "",
+                          batch_size: int = 64):
+    """The LAReQA evaluation (:class:`~hybridlib.evaluate.LareqaEvaluation`) of ``encoder`` on a validation pair
+    table: each group's question in each language against every group's passages (:func:`validation_pool`)."""
     from .evaluate import LareqaEvaluation, rank_lareqa
 
     questions, candidates = validation_pool(pairs)
@@ -111,7 +112,15 @@ def validation_map(encoder, pairs: pd.DataFrame, *, query_prefix: str = "", pass
     emb = embed_texts(encoder, [query_prefix + t for t in questions.text] +
                       [passage_prefix + s for s in candidates.sentence], batch_size=batch_size, progress=False)
     per_query = rank_lareqa(questions, candidates, emb[: len(questions)], emb[len(questions):], languages)
-    ev = LareqaEvaluation("validation", "model", languages, per_query)
+    return LareqaEvaluation("validation", "model", languages, per_query,
+                            meta={"n_questions": len(questions), "n_candidates": len(candidates)})
+
+
+def validation_map(encoder, pairs: pd.DataFrame, *, query_prefix: str = "", passage_prefix: str = "",
+                   batch_size: int = 64) -> dict[str, float]:
+    """mono / cross / multi mAP and rank distance of ``encoder`` on a validation pair table."""
+    ev = validation_evaluation(encoder, pairs, query_prefix=query_prefix, passage_prefix=passage_prefix,
+                               batch_size=batch_size)
     return {"mono_map": ev.summary["mono"]["map"], "cross_map": ev.summary["cross"]["map"],
             "multi_map": ev.summary["multi"]["map"], "rank_distance": float(ev.rank_distance["mean"])}
 
@@ -413,6 +422,25 @@ def find_runs(
                                 f"{', '.join(missing)}; run notebook 03 (or train.train_runs) with the same "
                                 "settings first")
     return pd.DataFrame(rows)
+
+
+def static_grid_config(steps: int, batch_size: int, learning_rate: float) -> TrainConfig:
+    """The config of the static-embedding grid model (notebooks 02 and 06): trained from scratch, no length
+    limit, one checkpoint at the end."""
+    return TrainConfig(model="static", max_seq_length=None, batch_size=batch_size, max_steps=steps,
+                       save_steps=steps, logging_steps=max(1, steps // 5), learning_rate=learning_rate,
+                       warmup_ratio=0.1)
+
+
+def train_static_runs(runs: list[dict[str, Any]], train_set, *, config: TrainConfig, models_dir: str | os.PathLike[str],
+                      dim: int, progress: bool = True) -> pd.DataFrame:
+    """:func:`train_runs` with a fresh static-embedding model per run (its tokenizer learnt from ``train_set``'s
+    queries and passages, :func:`~hybridlib.models.build_static_encoder`)."""
+    from .models import build_static_encoder
+
+    texts = list(train_set["query"]) + list(train_set["passage"])
+    return train_runs(runs, train_set, config=config, models_dir=models_dir, progress=progress,
+                      build_model=lambda seed: build_static_encoder(texts, dim=dim, seed=seed))
 
 
 def validation_table(runs: pd.DataFrame, eval_set, *, query_prefix: str = "Query: ",

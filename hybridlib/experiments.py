@@ -1,0 +1,154 @@
+"""The questions the paper leaves open (notebook 06): unseen languages, training-data scale, machine- versus
+human-translated training data, and the best alpha when data is small.
+
+Plain data in, plain data out: training sets are ``datasets.Dataset`` pair tables (:mod:`hybridlib.pairs`), results
+are :class:`~hybridlib.comparison.RunEvaluations` and pandas tables. The training-heavy questions use the
+static-embedding grid model of notebook 02 (fast enough for grids of seeds on CPU; labelled as such).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import comparison, pairs
+from .comparison import REFERENCE, RunEvaluations, label
+from .evaluate import SETTINGS
+
+
+def subsample_groups(dataset, fraction: float, seed: int = 0):
+    """The rows of a random ``fraction`` of ``dataset``'s parallel groups (whole groups, every language kept)."""
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    if fraction == 1.0:
+        return dataset
+    groups = np.array(sorted(set(dataset["group_id"])))
+    n = max(1, int(round(fraction * len(groups))))
+    keep = set(np.random.default_rng(seed).permutation(groups)[:n].tolist())
+    subset = dataset.select(np.flatnonzero([g in keep for g in dataset["group_id"]]))
+    subset.info.description = dataset.info.description
+    return subset
+
+
+def groups_from_pairs(table: pd.DataFrame) -> pd.DataFrame:
+    """The parallel groups (one row per group and language: question, passage, source) behind a pair table."""
+    mono = table[table["query_lang"] == table["passage_lang"]].drop_duplicates(["group_id", "query_lang"])
+    return pd.DataFrame({"group_id": mono["group_id"].to_numpy(), "lang": mono["query_lang"].to_numpy(),
+                         "question": mono["query"].to_numpy(), "passage": mono["passage"].to_numpy(),
+                         "source": mono["source"].to_numpy()})[pairs.GROUP_COLUMNS]
+
+
+def human_and_mt_sets(dataset, target: str = "es", *, pivot: str = "en", backend=None, model: str | None = None,
+                      cache=pairs.mt.DEFAULT_CACHE, progress: bool = True) -> dict[str, pd.DataFrame]:
+    """Two bilingual training pair tables over the same groups: every group with a human ``pivot`` and ``target``
+    version, its ``pivot`` and human ``target`` rows (``"human"``), and its ``pivot`` rows with ``backend``'s
+    translation as the ``target`` rows (key: the backend's name). Other languages are left out, so that the two
+    differ only in where the ``target`` text came from."""
+    groups = groups_from_pairs(dataset.to_pandas() if hasattr(dataset, "to_pandas") else dataset)
+    human = groups[groups["source"] == pairs.HUMAN]
+    have = set(human.loc[human["lang"] == target, "group_id"]) & set(human.loc[human["lang"] == pivot, "group_id"])
+    if not have:
+        raise ValueError(f"no group has both a human {pivot} and a human {target} translation")
+    human = human[human["group_id"].isin(have) & human["lang"].isin([pivot, target])]
+    translated, report = pairs.augment_with_mt(human[human["lang"] != target], [target],
+                                               backend=backend or "apertium", model=model, pivot=pivot,
+                                               cache=cache, progress=progress)
+    dropped = set(have) - set(translated.loc[translated["lang"] == target, "group_id"])
+    human = human[~human["group_id"].isin(dropped)]  # the same groups on both sides
+    translated = translated[~translated["group_id"].isin(dropped)]
+    name = str(report["backend"].iloc[0])
+    return {pairs.HUMAN: pairs.pairs_from_groups(human), name: pairs.pairs_from_groups(translated)}
+
+
+def seen_unseen(compared: RunEvaluations, seen: Sequence[str]) -> pd.DataFrame:
+    """Per sampler, setting and query-language group (``seen`` in training or not): mean mAP over the group's
+    query languages (mean over seeds) and its gain over the zero-shot reference."""
+    long = compared.by_query_language()
+    long = long[(long["metric"] == "map") & (long["query_lang"] != "mean")].copy()
+    long["languages"] = np.where(long["query_lang"].isin(list(seen)), "seen", "unseen")
+    table = long.groupby(["sampler", "languages", "setting"], sort=False)["mean"].mean().rename("map").reset_index()
+    reference = table[table["sampler"] == label(REFERENCE)].set_index(["languages", "setting"])["map"]
+    table["gain over zero-shot"] = table["map"] - reference.reindex(
+        pd.MultiIndex.from_frame(table[["languages", "setting"]])).to_numpy()
+    return table
+
+
+def seen_unseen_tests(compared: RunEvaluations, seen: Sequence[str], *, n_resamples: int = 10_000) -> pd.DataFrame:
+    """Hybrid against each baseline, separately on the questions in seen and in unseen query languages, in
+    every setting: margin and paired randomization p-value."""
+    unseen = [lang for lang in compared.languages if lang not in set(seen)]
+    rows = []
+    for group, langs in (("seen", [lang for lang in compared.languages if lang in set(seen)]), ("unseen", unseen)):
+        if not langs:
+            continue
+        for base in compared.samplers:
+            if base == "hybrid":
+                continue
+            for setting in SETTINGS:
+                res = compared.compare("hybrid", base, setting, query_languages=langs, n_resamples=n_resamples)
+                rows.append({"languages": group, "baseline": label(base), "setting": setting, **res})
+    return pd.DataFrame(rows)
+
+
+def summaries(conditions: dict[object, RunEvaluations], name: str) -> pd.DataFrame:
+    """The :meth:`RunEvaluations.summary` of each condition (a data fraction, a data variant, ...), stacked with
+    the condition in a column called ``name``: one row per condition and sampler."""
+    frames = []
+    for key, compared in conditions.items():
+        summary = compared.summary()
+        summary.columns = [f"{metric} {stat}" for metric, stat in summary.columns]
+        frames.append(summary.reset_index().assign(**{name: key}))
+    table = pd.concat(frames, ignore_index=True)
+    return table[[name, "sampler", *[c for c in table.columns if c not in (name, "sampler")]]]
+
+
+def tests_per_condition(conditions: dict[object, RunEvaluations], name: str, *,
+                        n_resamples: int = 10_000) -> pd.DataFrame:
+    """Hybrid against each baseline in each condition (:meth:`RunEvaluations.significance`), stacked."""
+    return pd.concat([c.significance(n_resamples=n_resamples).assign(**{name: key})
+                      for key, c in conditions.items() if "hybrid" in c.samplers], ignore_index=True)
+
+
+def variant_tests(conditions: dict[str, RunEvaluations], a: str, b: str, *,
+                  n_resamples: int = 10_000) -> pd.DataFrame:
+    """Each sampler trained on data variant ``a`` against the same sampler trained on ``b`` (evaluated on the
+    same questions), per setting and on rank distance."""
+    rows = []
+    for sampler in conditions[a].samplers:
+        for setting, metric in [(s, "map") for s in SETTINGS] + [("multi", "rank_distance")]:
+            res = comparison.compare_between(conditions[a], sampler, conditions[b], sampler, setting, metric,
+                                             n_resamples=n_resamples)
+            rows.append({"sampler": label(sampler), "setting": setting, "metric": metric,
+                         a: res["value"], b: res["baseline_value"], "margin": res["margin"],
+                         "p_value": res["p_value"]})
+    return pd.DataFrame(rows)
+
+
+def best_alpha(table: pd.DataFrame, by: str) -> pd.DataFrame:
+    """For each value of ``by`` and each setting, the alpha with the highest mean mAP (``table`` as from
+    :func:`summaries` with an ``alpha`` sampler label per row)."""
+    rows = []
+    for key, g in table.groupby(by, sort=False):
+        for setting in SETTINGS:
+            best = g.loc[g[f"{setting} map mean"].idxmax()]
+            rows.append({by: key, "setting": setting, "best alpha": best["alpha"],
+                         "map": best[f"{setting} map mean"]})
+    return pd.DataFrame(rows)
+
+
+def as_training_set(table: pd.DataFrame, sources: Sequence[str]):
+    """A pair table as a ``datasets.Dataset`` that records its ``sources`` (as notebook 01's training set does)."""
+    import json
+
+    from datasets import Dataset
+
+    dataset = Dataset.from_pandas(table[pairs.PAIR_COLUMNS].reset_index(drop=True), preserve_index=False)
+    dataset.info.description = json.dumps({"sources": list(sources)})
+    return dataset
+
+
+def by_alpha(runs: pd.DataFrame) -> pd.DataFrame:
+    """Hybrid runs relabelled by their alpha (``sampler`` = ``"0.5"``), so that summaries group by alpha."""
+    return runs.assign(sampler=[f"{a:g}" for a in runs["alpha"]])
