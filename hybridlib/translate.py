@@ -75,14 +75,22 @@ def language_code(family: str, lang: str) -> str:
 
 
 class ApertiumBackend:
-    """Debian's Apertium as a subprocess; one call translates a whole batch, one line per text."""
+    """Debian's Apertium as a subprocess; one call translates a whole batch, one line per text.
+
+    Apertium reads its input as one stream: a line without final punctuation runs into the next one, whose
+    translation then depends on its neighbour. A line holding only ``SEPARATOR`` between texts ends every
+    sentence; even so, a few texts in a hundred still come out differently in another batch, so the engine is
+    marked ``context_dependent`` and :func:`translate` caches its output per batch.
+    """
 
     name = "apertium"
+    SEPARATOR = "."
+    context_dependent = True  # a sentence's translation can still depend on its neighbours in the stream
 
     def __init__(self, executable: str = "apertium", timeout: float = 600.0):
         self.executable = executable
         self.timeout = timeout
-        self.model_id = "apertium"
+        self.model_id = "apertium/separated"  # a new id: caches never mix with output from unseparated batches
 
     def modes(self) -> set[str]:
         """The translation directions installed (``eng-spa``, ...)."""
@@ -108,13 +116,13 @@ class ApertiumBackend:
 
     def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
         mode = self.mode(src, tgt)
-        lines = [" ".join(t.split()) for t in texts]  # one text per line
-        out = self._run(mode, "\n".join(lines))
-        result = out.split("\n")
-        if result and result[-1] == "" and len(result) == len(lines) + 1:
-            result = result[:-1]
-        if len(result) != len(lines):  # the engine merged or split lines: fall back to one call per text
-            result = [self._run(mode, line).strip() for line in lines]
+        lines = [" ".join(t.split()) for t in texts]  # one text per line, a separator line between texts
+        out = self._run(mode, f"\n{self.SEPARATOR}\n".join(lines))
+        result = out.rstrip("\n").split("\n")
+        if len(result) == 2 * len(lines) - 1 and all(r.strip() == self.SEPARATOR for r in result[1::2]):
+            result = result[0::2]
+        else:  # the engine merged or split lines: fall back to one call per text
+            result = [self._run(mode, line) for line in lines]
         return [r.strip() for r in result]
 
     def _run(self, mode: str, text: str) -> str:
@@ -261,8 +269,11 @@ def translate(
 ) -> list[str]:
     """Translate ``texts`` from ``src`` to ``tgt`` (ISO 639-1 codes); one output per input, in order.
 
-    Each distinct text is translated once; with ``cache`` (a SQLite path, None to switch off) every finished
-    batch of ``batch_size`` texts is stored, so a re-run or a resumed run translates only what is missing.
+    Each distinct text is translated once, in batches of ``batch_size`` cut from the distinct texts in input
+    order; with ``cache`` (a SQLite path, None to switch off) every finished batch is stored, so a re-run or a
+    resumed run translates only what is missing. For an engine whose output depends on a text's neighbours
+    (``context_dependent``, as Apertium's), a cached translation counts only for the same batch, so that the
+    output depends on the inputs alone, never on what earlier calls left in the cache.
     """
     check_language(src)
     check_language(tgt)
@@ -277,13 +288,18 @@ def translate(
     engine.check(src, tgt)
     store = TranslationCache(cache) if cache is not None else None
     model_id = f"{engine.name}:{engine.model_id}"
-    keys = {t: TranslationCache.key(model_id, src, tgt, t) for t in distinct}
+    batches = [distinct[lo : lo + batch_size] for lo in range(0, len(distinct), batch_size)]
+    keys: dict[str, str] = {}
+    for batch in batches:
+        scope = model_id
+        if getattr(engine, "context_dependent", False):
+            scope += ":" + hashlib.sha256("\x1f".join(batch).encode()).hexdigest()[:16]
+        keys.update({t: TranslationCache.key(scope, src, tgt, t) for t in batch})
     done = store.get(list(keys.values())) if store else {}
-    todo = [t for t in distinct if keys[t] not in done]
-    bar = tqdm(total=len(todo), desc=f"translating {src}->{tgt} ({engine.name})", unit="text",
+    todo = [b for b in batches if any(keys[t] not in done for t in b)]
+    bar = tqdm(total=sum(map(len, todo)), desc=f"translating {src}->{tgt} ({engine.name})", unit="text",
                disable=not progress or not todo)
-    for lo in range(0, len(todo), batch_size):
-        batch = todo[lo : lo + batch_size]
+    for batch in todo:
         out = engine.translate_batch(batch, src, tgt)
         if len(out) != len(batch):
             raise TranslationError(f"{engine.name} returned {len(out)} translations for {len(batch)} texts")

@@ -48,6 +48,28 @@ def test_cache_translates_each_text_once_and_resumes(tmp_path):
     assert other_direction.batches, "the key includes the direction"
 
 
+class Neighbourly(Recorder):
+    """A context-dependent engine, as Apertium is: each output carries the text before it in the batch."""
+
+    context_dependent = True
+
+    def translate_batch(self, texts, src, tgt):
+        self.batches.append(list(texts))
+        return [f"{t.upper()} (after {prev})" for prev, t in zip(["-", *texts[:-1]], texts)]
+
+
+def test_a_context_dependent_engine_gives_what_the_inputs_alone_decide(tmp_path):
+    cache = tmp_path / "mt.sqlite"
+    small, large = ["b", "c"], ["a", "b", "c", "d"]
+    mt.translate(small, "en", "es", backend=Neighbourly(), cache=cache, progress=False)  # an earlier stage
+    fresh = mt.translate(large, "en", "es", backend=Neighbourly(), cache=None, progress=False)
+    cached = mt.translate(large, "en", "es", backend=Neighbourly(), cache=cache, progress=False)
+    assert cached == fresh, "what an earlier call cached in another batch is not reused"
+    again = Neighbourly()
+    assert mt.translate(large, "en", "es", backend=again, cache=cache, progress=False) == fresh
+    assert again.batches == [], "the same batch is read back from the cache"
+
+
 def test_bad_requests_fail_before_translating(tmp_path):
     with pytest.raises(ValueError, match="unknown language 'xx'"):
         mt.translate(["a"], "en", "xx", backend=Recorder(), cache=None)
