@@ -51,10 +51,11 @@ notebooks-smoke: $(VENV)/.installed
 browser: $(VENV)/.installed system-deps notebooks-smoke
 	HYBRIDLIB_REQUIRE_BROWSER=1 $(PY) -m pytest tests -m browser -p no:cacheprovider
 
-## Timings of the evaluation and of the samplers (print their figures; not tests). The second needs notebook 01's output.
+## Timings of the evaluation, the samplers and MIRACL's needs (print their figures; not tests). The second needs notebook 01's output.
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_evaluate.py
 	$(PY) benchmarks/bench_samplers.py
+	$(PY) benchmarks/bench_miracl.py
 
 clean:
 	rm -rf build
