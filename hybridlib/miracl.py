@@ -3,8 +3,8 @@
 * Topics and qrels: Anserini's TSV files (``topics/topics.miracl-v1.0-<lang>-dev.tsv``: ``qid<TAB>query``;
   ``qrels/qrels.miracl-v1.0-<lang>-dev.tsv``: ``qid Q0 docid rel``), pinned by commit and sha256 in
   ``resources/miracl_sources.json``, looked up under ``<data_dir>/miracl/`` and downloaded when absent.
-* Corpus: MIRACL's passages (``docid``, ``title``, ``text``), from the hub (``miracl/miracl-corpus``, streamed
-  with ``datasets``) or a local folder of MIRACL-format ``*.jsonl`` / ``*.jsonl.gz`` / ``*.parquet`` files. A
+* Corpus: MIRACL's passages (``docid``, ``title``, ``text``), from the hub (the parquet copy of
+  ``miracl/miracl-corpus``, branch ``refs/convert/parquet``, streamed with ``datasets``) or a local folder of MIRACL-format ``*.jsonl`` / ``*.jsonl.gz`` / ``*.parquet`` files. A
   passage is encoded as ``title + " " + text``.
 * Retrieval: the corpus is streamed in chunks (encoded with an on-disk cache, added to a faiss index), so it never
   needs to be in memory as text; exact inner product (``IndexFlatIP``) by default, HNSW as an approximate option
@@ -121,8 +121,9 @@ def iter_corpus(lang: str, corpus: str | os.PathLike[str] | Iterable[dict] | Non
     if corpus is not None and not isinstance(corpus, (str, os.PathLike)):
         yield from corpus
         return
-    if corpus is None:
-        stream = load_dataset(sources()["corpus"], lang, split="train", streaming=True)
+    if corpus is None:  # the hub's parquet conversion of the corpus, streamed
+        stream = load_dataset(sources()["corpus"], lang, split="train", streaming=True,
+                              revision=sources()["corpus_revision"])
     else:
         folder = Path(corpus)
         if (folder / lang).is_dir():
