@@ -17,8 +17,9 @@ Example::
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,6 +57,7 @@ class RunEvaluations:
     dataset: str
     runs: pd.DataFrame
     evaluations: dict[str, LareqaEvaluation]
+    _per_query: dict[str, pd.DataFrame] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def samplers(self) -> list[str]:
@@ -65,11 +67,17 @@ class RunEvaluations:
     def languages(self) -> list[str]:
         return next(iter(self.evaluations.values())).languages
 
-    def _of(self, sampler: str) -> list[tuple[int, LareqaEvaluation]]:
+    def _of(self, sampler: str) -> list[LareqaEvaluation]:
+        """The evaluations of ``sampler``'s runs (one per seed)."""
         rows = self.runs[self.runs["sampler"] == sampler]
         if rows.empty:
             raise ValueError(f"no run of sampler {sampler!r}; have {self.samplers}")
-        return [(int(r.seed), self.evaluations[r.run]) for r in rows.itertuples()]
+        return [self.evaluations[run] for run in rows["run"]]
+
+    def _seed_mean(self, sampler: str, get: Callable[[LareqaEvaluation], Any]) -> Any:
+        """``get(evaluation)`` (a frame or series) averaged over the seeds of ``sampler``."""
+        values = [get(ev) for ev in self._of(sampler)]
+        return sum(values[1:], values[0]) / len(values)
 
     def per_run(self) -> pd.DataFrame:
         """One row per run: sampler, seed and the summary of every setting (``mono map`` ..., ``rank distance``)."""
@@ -87,28 +95,29 @@ class RunEvaluations:
         return out
 
     def per_query(self, sampler: str) -> pd.DataFrame:
-        """Per-question scores of ``sampler``, averaged over its seeds (one row per setting, pair and question)."""
-        frames = [ev.per_query for _, ev in self._of(sampler)]
-        metrics = [c for c in frames[0].columns if c in ("ap", "rank_distance") or c.startswith("r@")]
-        stacked = pd.concat(frames, ignore_index=True)
-        return stacked.groupby(KEYS, sort=False)[metrics].mean().reset_index()
+        """Per-question scores of ``sampler``, averaged over its seeds (one row per setting, pair and question);
+        computed once per sampler, as every test reads it (the frame is shared: copy it before changing it)."""
+        if sampler not in self._per_query:
+            frames = [ev.per_query for ev in self._of(sampler)]
+            metrics = [c for c in frames[0].columns if c in ("ap", "rank_distance") or c.startswith("r@")]
+            stacked = pd.concat(frames, ignore_index=True)
+            self._per_query[sampler] = stacked.groupby(KEYS, sort=False)[metrics].mean().reset_index()
+        return self._per_query[sampler]
 
     def matrix(self, sampler: str, metric: str = "map") -> pd.DataFrame:
         """Query language x candidate language ``metric``, mean over the seeds of ``sampler``."""
-        mats = [ev.matrix(metric) for _, ev in self._of(sampler)]
-        return sum(mats[1:], mats[0]) / len(mats)
+        return self._seed_mean(sampler, lambda ev: ev.matrix(metric))
 
     def language_preference(self, sampler: str, k: int = 10) -> pd.DataFrame:
         """Share of each candidate language among the top ``k`` pooled candidates, mean over seeds."""
-        prefs = [ev.language_preference(k) for _, ev in self._of(sampler)]
-        return sum(prefs[1:], prefs[0]) / len(prefs)
+        return self._seed_mean(sampler, lambda ev: ev.language_preference(k))
 
     def by_query_language(self) -> pd.DataFrame:
         """Long table of the paper's Tables 3-6 layout: sampler, query language (and ``mean``), setting,
         metric, mean and sd over seeds."""
         rows = []
         for sampler in self.samplers:
-            stacked = pd.concat([_long(ev.by_query_language()) for _, ev in self._of(sampler)])
+            stacked = pd.concat([_long(ev.by_query_language()) for ev in self._of(sampler)])
             agg = stacked.groupby(["query_lang", "setting", "metric"], sort=False)["value"].agg(["mean", "std"])
             rows.append(agg.rename(columns={"std": "sd"}).reset_index().assign(sampler=label(sampler)))
         cols = ["sampler", "query_lang", "setting", "metric", "mean", "sd"]
@@ -116,11 +125,7 @@ class RunEvaluations:
 
     def rank_distance(self) -> pd.DataFrame:
         """Mean rank distance per query language (rows, with ``mean``) and sampler (columns), mean over seeds."""
-        cols = {}
-        for sampler in self.samplers:
-            series = [ev.rank_distance for _, ev in self._of(sampler)]
-            cols[label(sampler)] = sum(series[1:], series[0]) / len(series)
-        return pd.DataFrame(cols)
+        return pd.DataFrame({label(s): self._seed_mean(s, lambda ev: ev.rank_distance) for s in self.samplers})
 
     def rank_distance_per_question(self) -> pd.DataFrame:
         """Per-question rank distance (mean over seeds) of every sampler: ``sampler``, ``query_lang``, ``qid``,
@@ -222,11 +227,17 @@ def compare_samplers(
 def summary_table(compared: RunEvaluations, tests: pd.DataFrame) -> pd.DataFrame:
     """The summary (mean and sd per sampler) flattened to ``<metric> mean|sd`` columns, with each baseline's
     p-value against hybrid per setting (columns ``p <setting> map``, ``p rank distance``)."""
-    summary = compared.summary()
-    summary.columns = [f"{metric} {stat}" for metric, stat in summary.columns]
+    summary = flat_columns(compared.summary())
     for (setting, metric), sel in tests.groupby(["setting", "metric"], sort=False):
         name = "p rank distance" if metric == "rank_distance" else f"p {setting} {metric}"
         summary[name] = sel.set_index("baseline")["p_value"].reindex(summary.index)
+    return summary
+
+
+def flat_columns(summary: pd.DataFrame) -> pd.DataFrame:
+    """:meth:`RunEvaluations.summary` with its ``(metric, mean|sd)`` columns named ``<metric> mean|sd``."""
+    summary = summary.copy()
+    summary.columns = [f"{metric} {stat}" for metric, stat in summary.columns]
     return summary
 
 

@@ -108,7 +108,7 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 
 def verify_file(path: Path, expected: dict[str, Any]) -> None:
-    """Raise ChecksumError unless ``path`` (plain JSON, or gzipped JSON) has the pinned content."""
+    """Raise ChecksumError unless ``path`` (plain, or gzipped) has the pinned content."""
     digest = sha256_file(path)
     if path.suffix == ".gz":
         if digest == expected.get("sha256_gz"):

@@ -32,21 +32,13 @@ def subsample_groups(dataset, fraction: float, seed: int = 0):
     return subset
 
 
-def groups_from_pairs(table: pd.DataFrame) -> pd.DataFrame:
-    """The parallel groups (one row per group and language: question, passage, source) behind a pair table."""
-    mono = table[table["query_lang"] == table["passage_lang"]].drop_duplicates(["group_id", "query_lang"])
-    return pd.DataFrame({"group_id": mono["group_id"].to_numpy(), "lang": mono["query_lang"].to_numpy(),
-                         "question": mono["query"].to_numpy(), "passage": mono["passage"].to_numpy(),
-                         "source": mono["source"].to_numpy()})[pairs.GROUP_COLUMNS]
-
-
 def human_and_mt_sets(dataset, target: str = "es", *, pivot: str = "en", backend=None, model: str | None = None,
                       cache=pairs.mt.DEFAULT_CACHE, progress: bool = True) -> dict[str, pd.DataFrame]:
     """Two bilingual training pair tables over the same groups: every group with a human ``pivot`` and ``target``
     version, its ``pivot`` and human ``target`` rows (``"human"``), and its ``pivot`` rows with ``backend``'s
     translation as the ``target`` rows (key: the backend's name). Other languages are left out, so that the two
     differ only in where the ``target`` text came from."""
-    groups = groups_from_pairs(dataset.to_pandas() if hasattr(dataset, "to_pandas") else dataset)
+    groups = pairs.groups_from_pairs(dataset.to_pandas() if hasattr(dataset, "to_pandas") else dataset)
     human = groups[groups["source"] == pairs.HUMAN]
     have = set(human.loc[human["lang"] == target, "group_id"]) & set(human.loc[human["lang"] == pivot, "group_id"])
     if not have:
@@ -78,9 +70,10 @@ def seen_unseen(compared: RunEvaluations, seen: Sequence[str]) -> pd.DataFrame:
 def seen_unseen_tests(compared: RunEvaluations, seen: Sequence[str], *, n_resamples: int = 10_000) -> pd.DataFrame:
     """Hybrid against each baseline, separately on the questions in seen and in unseen query languages, in
     every setting: margin and paired randomization p-value."""
-    unseen = [lang for lang in compared.languages if lang not in set(seen)]
+    groups = {"seen": [lang for lang in compared.languages if lang in set(seen)],
+              "unseen": [lang for lang in compared.languages if lang not in set(seen)]}
     rows = []
-    for group, langs in (("seen", [lang for lang in compared.languages if lang in set(seen)]), ("unseen", unseen)):
+    for group, langs in groups.items():
         if not langs:
             continue
         for base in compared.samplers:
@@ -97,9 +90,7 @@ def summaries(conditions: dict[object, RunEvaluations], name: str) -> pd.DataFra
     the condition in a column called ``name``: one row per condition and sampler."""
     frames = []
     for key, compared in conditions.items():
-        summary = compared.summary()
-        summary.columns = [f"{metric} {stat}" for metric, stat in summary.columns]
-        frames.append(summary.reset_index().assign(**{name: key}))
+        frames.append(comparison.flat_columns(compared.summary()).reset_index().assign(**{name: key}))
     table = pd.concat(frames, ignore_index=True)
     return table[[name, "sampler", *[c for c in table.columns if c not in (name, "sampler")]]]
 

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .data import ChecksumError, MissingDataError, download, sha256_file
+from .data import MissingDataError, download, verify_file
 from .models import Encoder, embed_texts
 from .paths import data_dir as resolve_data_dir
 
@@ -72,9 +72,7 @@ def miracl_file(kind: str, lang: str, data_dir: str | os.PathLike[str] | None = 
     expected = src["files"][rel]
     path = resolve_data_dir(data_dir) / "miracl" / rel
     if path.is_file():
-        if sha256_file(path) != expected:
-            raise ChecksumError(f"{path} fails its checksum (expected sha256 {expected}); delete it to download "
-                                "it again")
+        verify_file(path, {"sha256": expected})
         return path
     url = src["url"].format(repository=src["repository"], commit=src["commit"], path=rel)
     if not download_missing:

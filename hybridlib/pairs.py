@@ -125,6 +125,15 @@ def pairs_from_groups(groups: pd.DataFrame) -> pd.DataFrame:
     return pairs[PAIR_COLUMNS].reset_index(drop=True)
 
 
+def groups_from_pairs(table: pd.DataFrame) -> pd.DataFrame:
+    """The parallel groups behind a pair table (the inverse of :func:`pairs_from_groups`): one row per group
+    and language, its question and passage taken from the monolingual pair."""
+    mono = table[table["query_lang"] == table["passage_lang"]].drop_duplicates(["group_id", "query_lang"])
+    return pd.DataFrame({"group_id": mono["group_id"].to_numpy(), "lang": mono["query_lang"].to_numpy(),
+                         "question": mono["query"].to_numpy(), "passage": mono["passage"].to_numpy(),
+                         "source": mono["source"].to_numpy()})[GROUP_COLUMNS]
+
+
 def build_training_pairs(
     source: str = "mlqa-r",
     *,

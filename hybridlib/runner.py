@@ -167,6 +167,11 @@ def read_manifest(path: Path) -> dict[str, Any]:
         return {}
 
 
+def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    """Write ``manifest`` to ``path`` atomically (an interrupted write leaves the previous one)."""
+    _io.write_text(path, json.dumps(manifest, indent=1, default=str) + "\n")
+
+
 def environment() -> dict[str, Any]:
     """Python, platform, CPU count, the git commit and the versions of the packages that make the numbers."""
     versions = {}
@@ -229,15 +234,15 @@ def run(scale: str, only: list[str] | None = None, output_dir: Path | None = Non
         print(f"[{scale}] running {nb.name} ...", flush=True)
         started = _now()
         stages[nb.name] = {"key": key, "status": "running", "started": started}
-        _io.write_text(path, json.dumps(manifest, indent=1, default=str) + "\n")
+        write_manifest(path, manifest)
         try:
             times[nb.name] = run_notebook(nb, out_dir / nb.name, parameters, log_output)
         except BaseException:
             stages[nb.name].update(status="failed", ended=_now())
-            _io.write_text(path, json.dumps(manifest, indent=1, default=str) + "\n")
+            write_manifest(path, manifest)
             raise
         stages[nb.name].update(status="done", ended=_now(), seconds=round(times[nb.name], 1))
-        _io.write_text(path, json.dumps(manifest, indent=1, default=str) + "\n")
+        write_manifest(path, manifest)
         print(f"[{scale}] {nb.name} done in {times[nb.name]:.1f} s -> {out_dir / nb.name}", flush=True)
     return times
 

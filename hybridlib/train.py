@@ -28,7 +28,7 @@ import yaml
 
 from . import _io
 from .models import TRAINING_RECORD, embed_texts, load_encoder, model_label, training_record
-from .pairs import PAIR_COLUMNS, training_meta
+from .pairs import PAIR_COLUMNS, groups_from_pairs, training_meta
 from .paths import project_path, project_root
 from .samplers import KINDS, PairMeta, ParallelBatchSampler, SamplerFactory, check_sampler_args
 
@@ -92,12 +92,11 @@ class TrainConfig:
 def validation_pool(pairs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """LAReQA-style questions and candidates from the monolingual rows of a pair table: each group's question
     in each language, and its passage in each language as the relevant candidates."""
-    mono = pairs[pairs.query_lang == pairs.passage_lang].drop_duplicates(["group_id", "query_lang"])
-    mono = mono.sort_values("query_lang", kind="stable")
-    questions = pd.DataFrame({"qid": mono.query_lang + ":" + mono.group_id, "lang": mono.query_lang,
-                              "text": mono["query"], "group": mono.group_id}).reset_index(drop=True)
-    candidates = pd.DataFrame({"lang": mono.passage_lang, "sentence": mono.passage,
-                               "groups": [(g,) for g in mono.group_id]}).reset_index(drop=True)
+    groups = groups_from_pairs(pairs).sort_values("lang", kind="stable")
+    questions = pd.DataFrame({"qid": groups.lang + ":" + groups.group_id, "lang": groups.lang,
+                              "text": groups.question, "group": groups.group_id}).reset_index(drop=True)
+    candidates = pd.DataFrame({"lang": groups.lang, "sentence": groups.passage,
+                               "groups": [(g,) for g in groups.group_id]}).reset_index(drop=True)
     return questions, candidates
 
 
@@ -314,12 +313,37 @@ def _recorded_alpha(sampler: str, alpha: float) -> float | None:
 
 def run_name(sampler: str, alpha: float, seed: int, config: TrainConfig, train_set) -> str:
     """A folder name for one run that changes whenever its settings or its training data change."""
+    return _run_name(sampler, alpha, seed, config, _data_key(train_set))
+
+
+def _data_key(train_set) -> bytes:
+    """The row hashes of a training set's identifying columns (what :func:`run_name` keys the data by)."""
+    return pd.util.hash_pandas_object(train_set.to_pandas()[list(PAIR_KEY)], index=False).to_numpy().tobytes()
+
+
+def _run_name(sampler: str, alpha: float, seed: int, config: TrainConfig, data_key: bytes) -> str:
     import hashlib
 
-    content = pd.util.hash_pandas_object(train_set.to_pandas()[list(PAIR_KEY)], index=False).to_numpy()
-    key = json.dumps(dataclasses.asdict(config), sort_keys=True).encode() + content.tobytes()
+    key = json.dumps(dataclasses.asdict(config), sort_keys=True).encode() + data_key
     digest = hashlib.sha256(key).hexdigest()[:8]
     return (f"{sampler}-a{alpha:g}-s{seed}" if sampler == "hybrid" else f"{sampler}-s{seed}") + f"-{digest}"
+
+
+def _planned_runs(runs: list[dict[str, Any]], config: TrainConfig, train_set) -> list[tuple[str, float, int, str]]:
+    """Each run's sampler, alpha, seed and folder name; every run is checked, and the data hashed once."""
+    data_key = _data_key(train_set)
+    planned = []
+    for run in runs:
+        sampler, alpha, seed = run["sampler"], float(run.get("alpha", 0.5)), int(run.get("seed", 0))
+        check_sampler_args(sampler, alpha, config.batch_size, config.xy_pairing)
+        planned.append((sampler, alpha, seed, _run_name(sampler, alpha, seed, config, data_key)))
+    return planned
+
+
+def _run_row(name: str, sampler: str, alpha: float, seed: int, final: Path) -> dict[str, Any]:
+    """One row of :func:`train_runs` / :func:`find_runs` for a finished run folder."""
+    return {"run": name, "sampler": sampler, "alpha": _recorded_alpha(sampler, alpha), "seed": seed,
+            "path": str(final), "training_seconds": training_record(final)["training_seconds"]}
 
 
 def loss_curve(model_dir: str | os.PathLike[str]) -> pd.DataFrame:
@@ -378,21 +402,15 @@ def train_runs(
     from tqdm.auto import tqdm
 
     config = TrainConfig.of(config)
-    for run in runs:  # every run is checked before the first one starts
-        check_sampler_args(run["sampler"], run.get("alpha", 0.5), config.batch_size, config.xy_pairing)
     rows = []
-    for run in tqdm(runs, desc="training runs", disable=not progress):
-        sampler, alpha, seed = run["sampler"], float(run.get("alpha", 0.5)), int(run.get("seed", 0))
-        name = run_name(sampler, alpha, seed, config, train_set)
+    for sampler, alpha, seed, name in tqdm(_planned_runs(runs, config, train_set), desc="training runs",
+                                           disable=not progress):
         out = project_path(models_dir) / name
         done = (out / "final" / TRAINING_RECORD).is_file()
         model = build_model(seed) if build_model is not None and not done else config.model
         path = fine_tune(model, train_set, sampler=sampler, alpha=alpha, config=config, seed=seed,
                          eval_set=eval_set, output_dir=out, progress=False)
-        record = training_record(path)
-        rows.append({"run": name, "sampler": sampler, "alpha": _recorded_alpha(sampler, alpha), "seed": seed,
-                     "path": str(path),
-                     "training_seconds": record["training_seconds"]})
+        rows.append(_run_row(name, sampler, alpha, seed, Path(path)))
     return pd.DataFrame(rows)
 
 
@@ -407,16 +425,12 @@ def find_runs(
     ``sampler``, ``alpha``, ``seed``, ``path``, ``training_seconds``); raises naming the runs not trained yet."""
     config = TrainConfig.of(config)
     rows, missing = [], []
-    for run in runs:
-        sampler, alpha, seed = run["sampler"], float(run.get("alpha", 0.5)), int(run.get("seed", 0))
-        check_sampler_args(sampler, alpha, config.batch_size, config.xy_pairing)
-        name = run_name(sampler, alpha, seed, config, train_set)
+    for sampler, alpha, seed, name in _planned_runs(runs, config, train_set):
         final = project_path(models_dir) / name / "final"
         if not (final / TRAINING_RECORD).is_file():
             missing.append(name)
             continue
-        rows.append({"run": name, "sampler": sampler, "alpha": _recorded_alpha(sampler, alpha), "seed": seed,
-                     "path": str(final), "training_seconds": training_record(final)["training_seconds"]})
+        rows.append(_run_row(name, sampler, alpha, seed, final))
     if missing:
         raise FileNotFoundError(f"{len(missing)} run(s) not trained yet in {project_path(models_dir)}: "
                                 f"{', '.join(missing)}; run notebook 03 (or train.train_runs) with the same "
