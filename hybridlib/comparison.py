@@ -26,6 +26,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import paper
+from .encoders import prompts_for
 from .evaluate import SETTINGS, LareqaEvaluation, evaluate_lareqa
 from .leakage import LeakageError
 from .models import load_encoder, model_label, resolve_model, training_record
@@ -127,6 +128,12 @@ class RunEvaluations:
         """Mean rank distance per query language (rows, with ``mean``) and sampler (columns), mean over seeds."""
         return pd.DataFrame({label(s): self._seed_mean(s, lambda ev: ev.rank_distance) for s in self.samplers})
 
+    def rank_distance_sd(self) -> pd.DataFrame:
+        """Standard deviation over seeds of the mean rank distance, laid out as :meth:`rank_distance` (NaN for a
+        sampler with one seed)."""
+        return pd.DataFrame({label(s): pd.concat([ev.rank_distance for ev in self._of(s)], axis=1).std(axis=1)
+                             for s in self.samplers})
+
     def rank_distance_per_question(self) -> pd.DataFrame:
         """Per-question rank distance (mean over seeds) of every sampler: ``sampler``, ``query_lang``, ``qid``,
         ``rank_distance``."""
@@ -186,15 +193,15 @@ def compare_between(a: RunEvaluations, sampler_a: str, b: RunEvaluations, sample
             "p_value": test["p_value"], "n_questions": test["n_units"]}
 
 
-def validation_runs(runs: pd.DataFrame, validation, *, query_prefix: str = "Query: ",
-                    passage_prefix: str = "Passage: ", progress: bool = True) -> RunEvaluations:
+def validation_runs(runs: pd.DataFrame, validation, *, progress: bool = True) -> RunEvaluations:
     """Every run (rows of :func:`train.train_runs`) evaluated on held-out validation pairs
-    (:func:`train.validation_evaluation`), as a :class:`RunEvaluations`."""
+    (:func:`train.validation_evaluation`) with the prefixes it was trained with, as a :class:`RunEvaluations`."""
     from .train import validation_evaluation
 
     table = validation.to_pandas() if hasattr(validation, "to_pandas") else validation
     evaluations = {}
     for r in tqdm(list(runs.itertuples()), desc="validation", disable=not progress):
+        query_prefix, passage_prefix = prompts_for(r.path)
         evaluations[r.run] = validation_evaluation(load_encoder(r.path), table, query_prefix=query_prefix,
                                                    passage_prefix=passage_prefix)
     return RunEvaluations("validation", runs[["run", "sampler", "seed", "path"]].reset_index(drop=True),
@@ -202,7 +209,7 @@ def validation_runs(runs: pd.DataFrame, validation, *, query_prefix: str = "Quer
 
 
 def compare_samplers(
-    datasets: Sequence[str],
+    directions: dict[str, str],
     *,
     training_dir: str,
     models_dir: str,
@@ -212,16 +219,22 @@ def compare_samplers(
     alpha: float = 0.5,
     **kwargs,
 ) -> dict[str, RunEvaluations]:
-    """Notebooks 04-05's evaluation: the runs notebook 03 trained (``samplers`` x ``seeds`` on the training
-    set in ``training_dir``, ``train_config``), with the zero-shot reference, on each dataset.
-    ``kwargs`` go to :func:`evaluate_runs`."""
-    from .pairs import load_training_set
+    """Notebooks 04-06's evaluation: for each evaluation set and the training source it is paired with in
+    ``directions`` (``{"xquad-r": "mlqa-r", "mlqa-r": "xquad-r"}``: XQuAD-R scores the models trained on MLQA-R, and
+    the reverse), the runs notebook 03 trained (``samplers`` x ``seeds``, ``train_config``) on that source's
+    training set under ``training_dir``, with the zero-shot reference. ``kwargs`` go to :func:`evaluate_runs`.
+    Every direction's runs are found before the first encoding starts."""
+    from .pairs import load_training_set, training_set_path
     from .train import find_runs
 
-    train_set = load_training_set(training_dir)["train"]
     specs = [{"sampler": s, "alpha": alpha, "seed": seed} for s in samplers for seed in seeds]
-    runs = find_runs(specs, train_set, config=train_config, models_dir=models_dir)
-    return {name: evaluate_runs(runs, name, **kwargs) for name in datasets}
+    runs = {}
+    for dataset, source in directions.items():
+        if dataset == source:
+            raise LeakageError(f"{dataset} cannot be scored by models trained on itself: pair it with another source")
+        train_set = load_training_set(training_set_path(training_dir, source))["train"]
+        runs[dataset] = find_runs(specs, train_set, config=train_config, models_dir=models_dir)
+    return {dataset: evaluate_runs(runs[dataset], dataset, **kwargs) for dataset in directions}
 
 
 def summary_table(compared: RunEvaluations, tests: pd.DataFrame) -> pd.DataFrame:
@@ -262,14 +275,13 @@ def evaluate_runs(
     dataset: str,
     *,
     reference: str | None = "default",
-    query_prefix: str = "Query: ",
-    passage_prefix: str = "Passage: ",
     max_seq_length: int | None = None,
     progress: bool = True,
     **kwargs,
 ) -> RunEvaluations:
     """Evaluate every run (rows with ``run``, ``sampler``, ``seed``, ``path``, as :func:`train.find_runs`
-    gives) and the untuned ``reference`` encoder (no prefixes; None to leave it out) on ``dataset``.
+    gives) and the untuned ``reference`` encoder (None to leave it out) on ``dataset``, each with its own prefixes
+    (:func:`hybridlib.encoders.prompts_for`: a run's are those it was trained with).
 
     ``kwargs`` go to :func:`evaluate_lareqa` (``languages``, ``max_groups``, ``cache_dir``, ...). Every model
     folder is checked, and refused if it was trained on ``dataset``, before the first encoding starts.
@@ -291,7 +303,7 @@ def evaluate_runs(
     evaluations = {}
     for r in tqdm(list(table.itertuples()), desc=f"models on {dataset}", disable=not progress):
         encoder = load_encoder(r.path, max_seq_length=max_seq_length)
-        prefixes = ("", "") if r.sampler == REFERENCE else (query_prefix, passage_prefix)
+        prefixes = prompts_for(r.path)
         evaluations[r.run] = evaluate_lareqa(
             encoder, dataset, query_prefix=prefixes[0], passage_prefix=prefixes[1],
             model_name=f"{model_label(r.path)}:{encoder.hybridlib_model_id}", progress=False, **kwargs)

@@ -18,14 +18,19 @@ from .comparison import REFERENCE, RunEvaluations, label
 from .evaluate import SETTINGS
 
 
-def subsample_groups(dataset, fraction: float, seed: int = 0):
-    """The rows of a random ``fraction`` of ``dataset``'s parallel groups (whole groups, every language kept)."""
-    if not 0.0 < fraction <= 1.0:
+def subsample_groups(dataset, fraction: float | None = None, seed: int = 0, *, n_groups: int | None = None):
+    """The rows of a random ``fraction`` (or of ``n_groups``) of ``dataset``'s parallel groups (whole groups, every
+    language kept); all of it when ``n_groups`` is at least the number of groups."""
+    if (fraction is None) == (n_groups is None):
+        raise ValueError("give exactly one of fraction and n_groups")
+    if fraction is not None and not 0.0 < fraction <= 1.0:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
-    if fraction == 1.0:
-        return dataset
+    if n_groups is not None and n_groups < 1:
+        raise ValueError(f"n_groups must be positive, got {n_groups}")
     groups = np.array(sorted(set(dataset["group_id"])))
-    n = max(1, int(round(fraction * len(groups))))
+    if fraction == 1.0 or (n_groups is not None and n_groups >= len(groups)):
+        return dataset
+    n = n_groups if n_groups is not None else max(1, int(round(fraction * len(groups))))
     keep = set(np.random.default_rng(seed).permutation(groups)[:n].tolist())
     subset = dataset.select(np.flatnonzero([g in keep for g in dataset["group_id"]]))
     subset.info.description = dataset.info.description

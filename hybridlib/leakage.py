@@ -65,3 +65,30 @@ def guard_evaluation(encoder: object, dataset: str, allow: bool = False) -> None
     if not allow and dataset in trained_on(encoder):
         raise LeakageError(f"this model was trained on {dataset}; evaluating it there is not zero-shot. "
                            "Pass allow_trained_on=True to do it anyway.")
+
+
+def leak_report(rows: pd.DataFrame, evaluation_sets: list[str] | tuple[str, ...],
+                data_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Per evaluation set, how many training rows share a group id, a question text or a passage text with it
+    (all zero for a training set :func:`guard_training_rows` accepted), and how many rows were compared."""
+    report = []
+    for name in evaluation_sets:
+        leaks = find_leaks(rows, name, data_dir)
+        reasons = leaks["reason"] if len(leaks) else pd.Series(dtype=str)
+        report.append({"evaluation set": name, "training rows compared": len(rows),
+                       "shared group id": int(reasons.str.contains("group id").sum()),
+                       "shared question text": int(reasons.str.contains("question text").sum()),
+                       "shared passage text": int(reasons.str.contains("passage text").sum())})
+    return pd.DataFrame(report)
+
+
+def shared_articles(a: str, b: str, data_dir: str | os.PathLike[str] | None = None) -> dict[str, object]:
+    """The Wikipedia articles (English titles, compared with ``_`` as a space and case folded) of two LAReQA sets
+    and those both hold: a set trained on one and scored on the other shares no question or sentence, but may
+    share topics."""
+    from .data import data_file, read_json
+
+    titles = {name: [" ".join(article["title"].replace("_", " ").split()).casefold()
+                     for article in read_json(data_file(name, "en", data_dir))["data"]] for name in (a, b)}
+    shared = sorted(set(titles[a]) & set(titles[b]))
+    return {a: len(set(titles[a])), b: len(set(titles[b])), "shared": len(shared), "shared titles": shared}

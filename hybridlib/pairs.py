@@ -242,6 +242,13 @@ def save_training_set(splits, path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def training_set_path(training_dir: str | os.PathLike[str], source: str) -> Path:
+    """Where notebook 01 saves the training set built from ``source`` (a LAReQA set or a QA file / hub name)."""
+    import re
+
+    return project_path(training_dir) / re.sub(r"[^\w.-]+", "_", Path(str(source)).name)
+
+
 def load_training_set(path: str | os.PathLike[str]):
     """The ``DatasetDict`` saved by :func:`save_training_set`, with a clear error when it is missing."""
     from datasets import load_from_disk

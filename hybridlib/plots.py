@@ -24,13 +24,20 @@ def map_heatmap(
     center: float | None = None,
     cmap: str = "viridis",
     fmt: str = ".2f",
+    cbar_label: str | None = "mAP",
+    cbar: bool = True,
+    cbar_ax: plt.Axes | None = None,
 ) -> plt.Axes:
-    """Annotated heatmap of a query language x candidate language matrix (mAP by default)."""
+    """Annotated heatmap of a query language x candidate language matrix (mAP by default); cells that round to
+    zero are written ``0`` (never ``-0.00``)."""
     if ax is None:
         size = 0.55 * len(matrix.columns) + 2.0
         _, ax = plt.subplots(figsize=(size + 1.2, size))
-    sns.heatmap(matrix, ax=ax, annot=True, fmt=fmt, vmin=vmin, vmax=vmax, center=center, cmap=cmap,
-                square=True, linewidths=0.5, cbar_kws={"shrink": 0.8}, annot_kws={"fontsize": 8})
+    labels = matrix.map(lambda v: "" if pd.isna(v) else format(v, fmt)).map(
+        lambda t: "0" if t.lstrip("-").strip("0.") == "" and t else t)
+    sns.heatmap(matrix, ax=ax, annot=labels.to_numpy(), fmt="", vmin=vmin, vmax=vmax, center=center, cmap=cmap,
+                square=True, linewidths=0.5, cbar=cbar, cbar_ax=cbar_ax,
+                cbar_kws={"shrink": 0.8, "label": cbar_label} if cbar else {}, annot_kws={"fontsize": 8})
     ax.set_xlabel(matrix.columns.name or "candidate language")
     ax.set_ylabel(matrix.index.name or "query language")
     if title:
@@ -38,16 +45,33 @@ def map_heatmap(
     return ax
 
 
-def rank_distance_bars(table: pd.DataFrame, *, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
-    """Grouped bars of mean rank distance per query language (rows) for each model / source (columns)."""
-    long = table.reset_index(names="query language").melt(
-        id_vars="query language", var_name="model", value_name="rank distance"
-    ).dropna()
+def rank_distance_bars(table: pd.DataFrame, *, sd: pd.DataFrame | None = None, levels: pd.DataFrame | None = None,
+                       ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
+    """Bars of mean rank distance per query language (rows) for each model (columns) on a linear axis from zero,
+    ± ``sd`` (same layout; sd over seeds) as error bars, and the ``floor`` / ``random`` columns of ``levels``
+    (:func:`hybridlib.bias.reference_levels`) as reference marks across each language's bars."""
+    langs, models_ = list(table.index), list(table.columns)
     if ax is None:
-        _, ax = plt.subplots(figsize=(max(6.0, 0.7 * len(table)), 4.0))
-    sns.barplot(long, x="query language", y="rank distance", hue="model", ax=ax)
-    ax.set_yscale("log")
-    ax.set_ylabel("mean rank distance (log scale; lower = less bias)")
+        _, ax = plt.subplots(figsize=(max(7.0, 0.8 * len(langs) + 2.5), 4.2))
+    width = 0.8 / max(1, len(models_))
+    palette = sns.color_palette("tab10", len(models_))
+    x = np.arange(len(langs))
+    for i, model in enumerate(models_):
+        err = None if sd is None or model not in sd else sd[model].reindex(langs).fillna(0).to_numpy()
+        ax.bar(x + (i - (len(models_) - 1) / 2) * width, table[model].to_numpy(), width, yerr=err, capsize=2,
+               color=palette[i], label=model)
+    if levels is not None:
+        for name, style in (("random", {"color": "black", "linestyle": "--"}),
+                            ("floor", {"color": "grey", "linestyle": ":"})):
+            if name in levels:
+                values = levels[name].reindex(langs).to_numpy()
+                for j, v in enumerate(values):
+                    ax.hlines(v, j - 0.45, j + 0.45, linewidth=1.4, label=f"{name} ranking" if j == 0 else None,
+                              **style)
+    ax.set_xticks(x, langs)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("query language")
+    ax.set_ylabel("mean rank distance (lower: less bias)")
     if title:
         ax.set_title(title)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
@@ -103,6 +127,9 @@ def loss_curves(curves: pd.DataFrame, *, ax: plt.Axes | None = None, title: str 
         _, ax = plt.subplots(figsize=(6.5, 4))
     sns.lineplot(curves.dropna(subset=["loss"]), x="step", y="loss", hue="sampler", errorbar="sd", ax=ax)
     ax.set_ylabel("training loss (InfoNCE, in-batch negatives)")
+    ax.legend(title="sampler (line: mean over seeds, band: ± sd)", fontsize=7, title_fontsize=7, frameon=False)
+    ax.annotate("losses do not compare across samplers: each draws batches of a different difficulty",
+                xy=(0.0, -0.2), xycoords="axes fraction", fontsize=7, color="dimgrey")
     if title:
         ax.set_title(title)
     return ax
@@ -129,29 +156,38 @@ def heatmap_grid(
     title: str | None = None,
     difference: bool = False,
     fmt: str = ".2f",
-    ncols: int = 2,
+    ncols: int = 3,
+    value_label: str = "mAP",
 ) -> plt.Figure:
-    """One annotated heatmap per entry of ``matrices`` (panel title = key) on a shared colour scale: mAP in
-    [0, 1], or with ``difference`` a diverging scale centred on zero and symmetric about it (blue above zero, red below)."""
+    """One annotated heatmap per entry of ``matrices`` (panel title = key) on one shared, labelled colour bar:
+    the data's range rounded out to tenths, or with ``difference`` a diverging scale centred on zero and symmetric
+    about it (blue above zero, red below)."""
     n = len(matrices)
     if n == 0:
         raise ValueError("no matrices to plot")
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
     size = 0.5 * max(len(m.columns) for m in matrices.values()) + 2.0
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * (size + 1.0), nrows * size), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size + 1.2, nrows * size + 0.6), squeeze=False)
     if difference:
         bound = max(float(abs(m).max().max()) for m in matrices.values()) or 1e-9
         scale = {"vmin": -bound, "vmax": bound, "center": 0.0, "cmap": "RdBu"}
+        label = f"{value_label} difference (scale symmetric about 0, ±{bound:.2f})"
     else:
-        scale = {"vmin": 0.0, "vmax": 1.0, "center": None, "cmap": "viridis"}
-    for ax, (name, matrix) in zip(axes.flat, matrices.items()):
-        map_heatmap(matrix, ax=ax, title=name, fmt=fmt, **scale)
+        low = min(float(m.min().min()) for m in matrices.values())
+        high = max(float(m.max().max()) for m in matrices.values())
+        low, high = np.floor(low * 10) / 10, np.ceil(high * 10) / 10
+        scale = {"vmin": low, "vmax": high if high > low else low + 0.1, "center": None, "cmap": "viridis"}
+        label = f"{value_label} (colour scale {scale['vmin']:.1f}-{scale['vmax']:.1f}, from the data)"
+    fig.subplots_adjust(right=0.88, top=0.9 if title else 0.96, hspace=0.35, wspace=0.3)
+    cbar_ax = fig.add_axes((0.9, 0.15, 0.015, 0.7))
+    for i, (ax, (name, matrix)) in enumerate(zip(axes.flat, matrices.items())):
+        map_heatmap(matrix, ax=ax, title=name, fmt=fmt, cbar=i == 0, cbar_ax=cbar_ax if i == 0 else None,
+                    cbar_label=label, **scale)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     if title:
-        fig.suptitle(title)
-    fig.tight_layout()
+        fig.suptitle(title, fontsize=11)
     return fig
 
 

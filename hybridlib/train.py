@@ -2,7 +2,8 @@
 
 :func:`fine_tune` trains a dual encoder (shared weights, cosine score) with ``MultipleNegativesRankingLoss``
 (InfoNCE with in-batch negatives, ``scale`` = 1 / temperature, 20 by default: the paper does not give its
-temperature), the prefixes ``"Query: "`` / ``"Passage: "`` as the trainer's column prompts, AdamW with linear
+temperature), the base model's prefixes (:func:`hybridlib.encoders.prompts_for`: ``query: `` / ``passage: `` for
+multilingual-e5-small, the paper's ``Query: `` / ``Passage: `` otherwise) as the trainer's column prompts, AdamW with linear
 warm-up and decay, and one of the samplers of :mod:`hybridlib.samplers`. It checkpoints every ``save_steps``,
 resumes from the last checkpoint after an interruption, keeps the best checkpoint by validation loss or
 validation mAP, and writes the model with a record of how it was trained (``hybridlib_training.json``).
@@ -49,8 +50,9 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     scale: float = 20.0
-    query_prefix: str = "Query: "
-    passage_prefix: str = "Passage: "
+    query_prefix: str | None = None  # None: the base model's (encoders.prompts_for)
+    passage_prefix: str | None = None
+    freeze_word_embeddings: bool = False  # keep the input embedding matrix fixed (less memory, faster steps)
     save_steps: int = 50
     eval_steps: int | None = None
     select_by: str = "loss"
@@ -60,6 +62,14 @@ class TrainConfig:
     device: str | None = None
 
     def __post_init__(self) -> None:
+        from .encoders import prompts_for
+
+        if self.query_prefix is None or self.passage_prefix is None:
+            query, passage = prompts_for(self.model)
+            self.query_prefix = query if self.query_prefix is None else self.query_prefix
+            self.passage_prefix = passage if self.passage_prefix is None else self.passage_prefix
+        if self.max_seq_length is not None and int(self.max_seq_length) < 1:
+            raise ValueError(f"max_seq_length must be a positive number of tokens (or None), got {self.max_seq_length}")
         for name in ("batch_size", "max_steps", "save_steps", "logging_steps"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
@@ -180,6 +190,7 @@ def fine_tune(
     progress: bool = True,
     callbacks: list | None = None,
     record_batches: bool = False,
+    prune_checkpoints: bool = True,
 ) -> Path:
     """Fine-tune ``model`` (a SentenceTransformer, or a name / folder for :func:`load_encoder`) on ``train_set``
     (a pair dataset of :func:`hybridlib.pairs.build_training_pairs`) with one sampler; returns the model folder.
@@ -188,6 +199,8 @@ def fine_tune(
     its last checkpoint when ``resume`` is set; a finished one (``output_dir/final`` exists) is returned as is.
     ``callbacks`` go to the trainer; ``record_batches`` writes the (query, passage) pairs of every batch this
     process trained on to ``output_dir/batches-rank<R>.json`` (to inspect what the sampler delivered).
+    Checkpoints are kept while the run trains (for resuming) and removed once ``final/`` is written, unless
+    ``prune_checkpoints`` is False.
     """
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
@@ -223,6 +236,8 @@ def fine_tune(
         model = load_encoder(model, max_seq_length=config.max_seq_length, device=config.device)
     elif config.max_seq_length is not None:
         model.max_seq_length = config.max_seq_length
+    if config.freeze_word_embeddings:
+        freeze_word_embeddings(model)
 
     columns = ["query", "passage"]
     eval_steps = config.eval_steps or config.save_steps
@@ -288,7 +303,23 @@ def fine_tune(
             "best_checkpoint": trainer.state.best_model_checkpoint,
         }
         (tmp / TRAINING_RECORD).write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
+    if prune_checkpoints:
+        import shutil
+
+        shutil.rmtree(out / "checkpoints", ignore_errors=True)  # the run is finished: only final/ is kept
     return final
+
+
+def freeze_word_embeddings(model) -> int:
+    """Stop training the input (word) embedding matrix of a SentenceTransformer's transformer; returns how many
+    parameters were frozen (0 for a model without one, such as a static-embedding model)."""
+    first = model[0]
+    auto = getattr(first, "auto_model", None) or getattr(first, "model", None)
+    if auto is None or not hasattr(auto, "get_input_embeddings"):
+        return 0
+    weight = auto.get_input_embeddings().weight
+    weight.requires_grad_(False)
+    return int(weight.numel())
 
 
 class _BatchRecorder:
@@ -457,12 +488,15 @@ def train_static_runs(runs: list[dict[str, Any]], train_set, *, config: TrainCon
                       build_model=lambda seed: build_static_encoder(texts, dim=dim, seed=seed))
 
 
-def validation_table(runs: pd.DataFrame, eval_set, *, query_prefix: str = "Query: ",
-                     passage_prefix: str = "Passage: ") -> pd.DataFrame:
-    """:func:`validation_map` of every trained run (rows of :func:`train_runs`), one row per run."""
+def validation_table(runs: pd.DataFrame, eval_set) -> pd.DataFrame:
+    """:func:`validation_map` of every trained run (rows of :func:`train_runs`), one row per run, each with the
+    prefixes it was trained with."""
+    from .encoders import prompts_for
+
     pairs_table = eval_set.to_pandas() if hasattr(eval_set, "to_pandas") else eval_set
     rows = []
     for run in runs.itertuples():
+        query_prefix, passage_prefix = prompts_for(run.path)
         metrics = validation_map(load_encoder(run.path), pairs_table, query_prefix=query_prefix,
                                  passage_prefix=passage_prefix)
         rows.append({"run": run.run, "sampler": run.sampler, "alpha": run.alpha, "seed": run.seed, **metrics})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -14,7 +16,8 @@ from .tiny_models import build_tiny_xlmr
 
 def test_resolve_model_paths_and_hub_ids(tmp_path):
     where, local = resolve_model("default")
-    assert local and (models.default_model_path() / "config.json").is_file() and where
+    assert local and (Path(where) / "hybridlib_conversion.json").is_file()
+    assert resolve_model("all-MiniLM-L6-v2") == (str(models.minilm_path()), True)
     assert resolve_model("xlm-roberta-base") == ("xlm-roberta-base", False)
     assert resolve_model("sentence-transformers/LaBSE") == ("sentence-transformers/LaBSE", False)
     assert resolve_model(tmp_path) == (str(tmp_path), True)
