@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: reproduce test unit notebooks-smoke browser bench clean system-deps
+.PHONY: reproduce test stale unit notebooks-smoke browser bench clean system-deps
 
 APERTIUM_OK := $(shell apertium -l 2>/dev/null | grep -q eng-spa && echo yes)
 CHROMIUM_OK := $(shell command -v chromium >/dev/null 2>&1 && echo yes)
@@ -39,7 +39,11 @@ reproduce: $(VENV)/.installed system-deps
 	$(PY) -m hybridlib.runner --scale $(SCALE) $(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force)
 
 ## Unit tests, nbval over the notebooks executed at smoke scale, then notebook 04 in JupyterLab (Chromium).
-test: unit notebooks-smoke browser
+test: stale unit notebooks-smoke browser
+
+## Says (without failing) which committed default-scale figures were made by older code than the checkout's.
+stale: $(VENV)/.installed
+	$(PY) -m hybridlib.runner --check-stale --scale default
 
 unit: $(VENV)/.installed system-deps
 	$(PY) -m pytest tests -m "not browser"
@@ -56,6 +60,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_evaluate.py
 	$(PY) benchmarks/bench_samplers.py
 	$(PY) benchmarks/bench_miracl.py
+	$(PY) benchmarks/bench_e5.py
 
 clean:
 	rm -rf build

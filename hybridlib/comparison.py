@@ -28,8 +28,8 @@ from tqdm.auto import tqdm
 from . import paper
 from .encoders import prompts_for
 from .evaluate import SETTINGS, LareqaEvaluation, evaluate_lareqa
-from .leakage import LeakageError
-from .models import load_encoder, model_label, resolve_model, training_record
+from .leakage import LeakageError, guard_evaluation
+from .models import load_encoder, model_label, resolve_model
 
 REFERENCE = "zero-shot"  # sampler label of the untuned encoder's row
 LABELS = {"xx-mono": "X-X-mono", "xy": "X-Y", "hybrid": "hybrid", "xx": "X-X", REFERENCE: REFERENCE}
@@ -291,10 +291,11 @@ def evaluate_runs(
         raise ValueError(f"runs needs the columns {sorted(missing)}")
     if runs.empty and reference is None:
         raise ValueError("nothing to evaluate: no runs and no reference model")
-    for r in runs.itertuples():
-        where, _ = resolve_model(r.path)
-        if dataset in training_record(where).get("sources", []):
-            raise LeakageError(f"run {r.run} was trained on {dataset}; evaluate it on another dataset")
+    for r in runs.itertuples():  # every run checked before the first encoding
+        try:
+            guard_evaluation(resolve_model(r.path)[0], dataset, data_dir=kwargs.get("data_dir"))
+        except LeakageError as exc:
+            raise LeakageError(f"run {r.run}: {exc}") from None
     table = runs[["run", "sampler", "seed", "path"]].copy()
     if reference is not None:
         resolve_model(reference)

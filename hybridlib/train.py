@@ -28,6 +28,7 @@ import pandas as pd
 import yaml
 
 from . import _io
+from .leakage import TRAINED_ON
 from .models import TRAINING_RECORD, embed_texts, load_encoder, model_label, training_record
 from .pairs import PAIR_COLUMNS, groups_from_pairs, training_meta
 from .paths import project_path, project_root
@@ -152,19 +153,26 @@ def _evaluator(pairs: pd.DataFrame, config: TrainConfig):
     return ValidationMAPEvaluator()
 
 
+VALIDATION_SEED = 12345  # the validation batches' own seed: the same batches whatever the run's seed
+
+
 class TrainSamplerFactory(SamplerFactory):
-    """The training sampler for the training set; for the validation set, the same mixed batches ("any", a fixed
-    seed) whatever the training sampler, so validation losses compare across runs."""
+    """The training sampler for the training set; for the validation set (told apart by its dataset fingerprint,
+    never by its length), the same mixed batches ("any", :data:`VALIDATION_SEED`) whatever the training sampler,
+    so validation losses compare across runs."""
 
     def __init__(self, meta: PairMeta, kind: str, alpha: float, seed: int, options: dict,
-                 eval_meta: PairMeta | None = None):
+                 eval_meta: PairMeta | None = None, eval_fingerprint: str | None = None):
         super().__init__(meta, kind, alpha, seed, options)
+        if (eval_meta is None) != (eval_fingerprint is None):
+            raise ValueError("eval_meta and eval_fingerprint go together")
         self.eval_meta = eval_meta
+        self.eval_fingerprint = eval_fingerprint
 
     def __call__(self, dataset, batch_size, drop_last=False, valid_label_columns=None, generator=None, seed=0):
-        if self.eval_meta is not None and len(dataset) == len(self.eval_meta) and len(dataset) != len(self.meta):
-            return ParallelBatchSampler(dataset, batch_size, drop_last, valid_label_columns, generator, 12345,
-                                        meta=self.eval_meta, kind="any")
+        if self.eval_meta is not None and getattr(dataset, "_fingerprint", None) == self.eval_fingerprint:
+            return ParallelBatchSampler(dataset, batch_size, drop_last, valid_label_columns, generator,
+                                        VALIDATION_SEED, meta=self.eval_meta, kind="any")
         return super().__call__(dataset, batch_size, drop_last, valid_label_columns, generator, seed)
 
 
@@ -216,19 +224,25 @@ def fine_tune(
         if {k: record.get(k) for k in wanted} != wanted:
             raise ValueError(f"{out} holds a finished run with other settings; use another output_dir "
                              "(train_runs names folders by their settings) or resume=False to overwrite it")
+        if not (final / TRAINED_ON).is_file():  # a run finished before the content record existed
+            write_content_record(final, train_set, eval_set)
         return final
     for name, ds in (("train_set", train_set), ("eval_set", eval_set)):
         if ds is not None:
             missing = set(PAIR_KEY) - set(ds.column_names)
             if missing:
                 raise ValueError(f"{name} lacks the column(s) {sorted(missing)}: build it with build_training_pairs")
+    columns = ["query", "passage"]
+    train_columns = train_set.select_columns(columns)
+    eval_columns = eval_set.select_columns(columns) if eval_set is not None else None
     meta = PairMeta.from_dataset(train_set)
     eval_meta = PairMeta.from_dataset(eval_set) if eval_set is not None else None
     options = {"xy_pairing": config.xy_pairing}
-    factory = TrainSamplerFactory(meta, sampler, alpha, seed, options, eval_meta)
-    factory(train_set, config.batch_size)  # raises now if the data cannot fill a batch of a kind
-    if eval_set is not None:
-        factory(eval_set, config.batch_size)
+    factory = TrainSamplerFactory(meta, sampler, alpha, seed, options, eval_meta,
+                                  eval_columns._fingerprint if eval_columns is not None else None)
+    factory(train_columns, config.batch_size)  # raises now if the data cannot fill a batch of a kind
+    if eval_columns is not None:
+        factory(eval_columns, config.batch_size)
 
     base = model_label(model) if isinstance(model, (str, os.PathLike)) else \
         getattr(model, "hybridlib_model_id", type(model).__name__)
@@ -239,7 +253,6 @@ def fine_tune(
     if config.freeze_word_embeddings:
         freeze_word_embeddings(model)
 
-    columns = ["query", "passage"]
     eval_steps = config.eval_steps or config.save_steps
     select = {"loss": ("eval_loss", False), "map": ("eval_validation_multi_map", True)}[config.select_by]
     args = SentenceTransformerTrainingArguments(
@@ -273,8 +286,7 @@ def fine_tune(
     loss = MultipleNegativesRankingLoss(model, scale=config.scale,
                                         gather_across_devices=config.gather_across_devices)
     trainer = SentenceTransformerTrainer(
-        model=model, args=args, train_dataset=train_set.select_columns(columns),
-        eval_dataset=eval_set.select_columns(columns) if eval_set is not None else None, loss=loss,
+        model=model, args=args, train_dataset=train_columns, eval_dataset=eval_columns, loss=loss,
         evaluator=_evaluator(eval_set.to_pandas(), config) if eval_set is not None and config.select_by == "map"
         else None,
     )
@@ -303,11 +315,23 @@ def fine_tune(
             "best_checkpoint": trainer.state.best_model_checkpoint,
         }
         (tmp / TRAINING_RECORD).write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
+        write_content_record(tmp, train_set, eval_set)
     if prune_checkpoints:
         import shutil
 
         shutil.rmtree(out / "checkpoints", ignore_errors=True)  # the run is finished: only final/ is kept
     return final
+
+
+def write_content_record(folder: Path, train_set, eval_set=None) -> Path:
+    """Write :func:`hybridlib.leakage.content_record` of the training (and checkpoint-selection) pairs beside a
+    model's weights, so that the leakage guard can compare content whatever the model is opened with."""
+    from .leakage import content_record
+
+    frames = [ds.select_columns(["group_id", "query", "passage"]).to_pandas() for ds in (train_set, eval_set)
+              if ds is not None]
+    sources = training_meta(train_set).get("sources", [])
+    return _io.write_text(Path(folder) / TRAINED_ON, json.dumps(content_record(pd.concat(frames), sources)) + "\n")
 
 
 def freeze_word_embeddings(model) -> int:

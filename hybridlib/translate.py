@@ -275,6 +275,9 @@ def translate(
     (``context_dependent``, as Apertium's), a cached translation counts only for the same batch, so that the
     output depends on the inputs alone, never on what earlier calls left in the cache.
     """
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("translate takes a list of texts, not one string (it would translate each character): "
+                        "wrap it in a list, translate([text], ...)")
     check_language(src)
     check_language(tgt)
     if src == tgt:

@@ -149,7 +149,7 @@ def test_a_model_trained_on_the_evaluation_set_is_refused_before_any_work(tmp_pa
     model.mkdir()
     (model / "hybridlib_training.json").write_text(json.dumps({"sources": ["xquad-r"]}))
     runs = pd.DataFrame([{"run": "r", "sampler": "xy", "seed": 0, "path": str(model)}])
-    with pytest.raises(LeakageError, match="run r was trained on xquad-r"):
+    with pytest.raises(LeakageError, match="run r: this model was trained on xquad-r"):
         comparison.evaluate_runs(runs, "xquad-r")
     with pytest.raises(ValueError, match="columns"):
         comparison.evaluate_runs(runs.drop(columns="path"), "xquad-r")

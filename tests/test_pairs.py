@@ -81,9 +81,7 @@ def test_data_card_counts():
 
 @pytest.mark.data
 def test_mlqa_r_gives_the_expected_pairs(real_data_dir):
-    from hybridlib.data import build_training_pairs  # re-exported from hybridlib.pairs
-
-    ds = build_training_pairs("mlqa-r", data_dir=real_data_dir, progress=False)
+    ds = pairs.build_training_pairs("mlqa-r", data_dir=real_data_dir, progress=False)
     table = ds.to_pandas()
     mono = table.query_lang == table.passage_lang
     assert mono.sum() == 4199 and (~mono).sum() == 11548

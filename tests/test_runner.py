@@ -110,7 +110,7 @@ def test_stages_are_cached_by_their_inputs_and_recorded_in_the_manifest(tmp_path
     assert len(manifest["data"]["xquad-r"]["en"]) == 64, "sha256 of each data file"
 
 
-def test_a_failed_stage_is_recorded_and_not_skipped_next_time(tmp_path, monkeypatch):
+def test_a_failed_stage_is_recorded_outside_figures_and_not_skipped_next_time(tmp_path, monkeypatch):
     import json
 
     books = tmp_path / "notebooks"
@@ -123,6 +123,41 @@ def test_a_failed_stage_is_recorded_and_not_skipped_next_time(tmp_path, monkeypa
     monkeypatch.setattr(runner, "notebooks_dir", lambda: books)
     with pytest.raises(runner.NotebookFailed, match="01_only.ipynb failed in cell 2"):
         runner.run("t", output_dir=tmp_path / "out")
-    assert json.loads((tmp_path / runner.MANIFEST).read_text())["stages"]["01_only.ipynb"]["status"] == "failed"
+    state = json.loads((tmp_path / "out" / "state.json").read_text())
+    assert state["01_only.ipynb"]["status"] == "failed"
+    assert not (tmp_path / runner.MANIFEST).exists(), "a failed run leaves the figures' manifest alone"
     flag.unlink()
     assert runner.run("t", output_dir=tmp_path / "out")["01_only.ipynb"] > 0, "a failed stage runs again"
+    manifest = json.loads((tmp_path / runner.MANIFEST).read_text())
+    assert manifest["stages"]["01_only.ipynb"]["status"] == "done"
+    assert manifest["environment"]["git_dirty"] in (True, False)
+
+
+def test_git_dirty_leaves_out_the_runners_own_outputs(monkeypatch):
+    import subprocess
+
+    def fake(cmd, **kwargs):
+        out = {"rev-parse": "abc\n", "status": " M figures/manifest.json\n M build/x\n"}[cmd[1]]
+        return subprocess.CompletedProcess(cmd, 0, stdout=out, stderr="")
+
+    monkeypatch.setattr(runner.subprocess, "run", fake)
+    assert runner.environment()["git_dirty"] is False
+    monkeypatch.setattr(runner.subprocess, "run", lambda cmd, **k: subprocess.CompletedProcess(
+        cmd, 0, stdout={"rev-parse": "abc\n", "status": " M hybridlib/runner.py\n"}[cmd[1]], stderr=""))
+    assert runner.environment()["git_dirty"] is True
+
+
+def test_stale_stages_are_named_when_the_code_or_a_notebook_changes(tmp_path, monkeypatch):
+    books = tmp_path / "notebooks"
+    (books / "params").mkdir(parents=True)
+    _stage(books / "01_first.ipynb", "figures_dir = 'x'", "print(1)")
+    _stage(books / "02_second.ipynb", "figures_dir = 'x'", "print(2)")
+    (books / "params" / "t.yaml").write_text(f"figures_dir: {tmp_path / 'fig'}\n")
+    monkeypatch.setattr(runner, "notebooks_dir", lambda: books)
+    assert runner.stale_stages("t") == ["01_first.ipynb", "02_second.ipynb"], "never run: stale"
+    runner.run("t", output_dir=tmp_path / "out")
+    assert runner.stale_stages("t") == []
+    _stage(books / "02_second.ipynb", "figures_dir = 'x'", "print(22)")
+    assert runner.stale_stages("t") == ["02_second.ipynb"]
+    monkeypatch.setattr(runner, "code_fingerprint", lambda: "other code")
+    assert runner.stale_stages("t") == ["01_first.ipynb", "02_second.ipynb"]

@@ -204,3 +204,30 @@ def test_a_finished_run_with_other_settings_is_not_reused(tiny_xlmr, tmp_path):
              ((cfg, data), (config(tiny_xlmr, max_steps=2), data), (cfg, data.select(range(10))))}
     assert len(names) == 3, "the folder name changes with the settings and with the data"
     assert train.run_name("xy", 0.5, 0, cfg, data) == train.run_name("xy", 0.5, 0, cfg, synthetic_pairs())
+
+
+def test_validation_batches_are_chosen_by_dataset_not_by_length():
+    from hybridlib.samplers import PairMeta
+
+    train_set, eval_set = synthetic_pairs(24, seed=0), synthetic_pairs(24, seed=0)
+    eval_set = eval_set.map(lambda r: {"group_id": "v" + r["group_id"]})  # other groups, the same length
+    assert len(train_set) == len(eval_set)
+    train_cols, eval_cols = train_set.select_columns(["query", "passage"]), eval_set.select_columns(["query", "passage"])
+    factory = train.TrainSamplerFactory(PairMeta.from_dataset(train_set), "xx-mono", 0.5, 7, {},
+                                        PairMeta.from_dataset(eval_set), eval_cols._fingerprint)
+    for_eval, for_train = factory(eval_cols, 4), factory(train_cols, 4)
+    assert (for_eval.kind, for_train.kind) == ("any", "xx-mono")
+    assert for_eval.meta is factory.eval_meta and for_train.meta is factory.meta
+    with pytest.raises(ValueError, match="go together"):
+        train.TrainSamplerFactory(PairMeta.from_dataset(train_set), "xx-mono", 0.5, 7, {}, PairMeta.from_dataset(eval_set))
+
+
+def test_prefixes_come_from_the_base_models_registry_entry(tmp_path):
+    assert (train.TrainConfig().query_prefix, train.TrainConfig().passage_prefix) == ("query: ", "passage: ")
+    minilm = train.TrainConfig(model="all-MiniLM-L6-v2")
+    assert (minilm.query_prefix, minilm.passage_prefix) == ("Query: ", "Passage: ")
+    own = train.TrainConfig(model="all-MiniLM-L6-v2", query_prefix="q> ", passage_prefix="p> ")
+    assert (own.query_prefix, own.passage_prefix) == ("q> ", "p> ")
+    for bad in (0, -3):
+        with pytest.raises(ValueError, match="max_seq_length"):
+            train.TrainConfig(max_seq_length=bad)

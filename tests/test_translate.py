@@ -81,6 +81,10 @@ def test_bad_requests_fail_before_translating(tmp_path):
         mt.translate(["a"], "en", "es", backend="transformers", cache=None)
     with pytest.raises(mt.TranslationError, match="does not exist"):
         mt.translate(["a"], "en", "es", backend="transformers", model="./no/such/mt-model", cache=None)
+    recorder = Recorder()
+    with pytest.raises(TypeError, match="not one string"):
+        mt.translate("Hello world", "en", "es", backend=recorder, cache=None)
+    assert recorder.batches == [], "refused before translating"
 
 
 def test_language_codes_per_family():
