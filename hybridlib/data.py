@@ -25,6 +25,7 @@ import json
 import os
 import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -82,6 +83,9 @@ def check_languages(name: str, languages: list[str] | tuple[str, ...] | None) ->
         return available
     if isinstance(languages, str):
         raise TypeError(f"languages must be a list of codes, not the string {languages!r}")
+    repeated = sorted({lang for lang in languages if list(languages).count(lang) > 1})
+    if repeated:
+        raise ValueError(f"languages lists {repeated} more than once")
     unknown = [lang for lang in languages if lang not in available]
     if unknown:
         raise ValueError(
@@ -116,8 +120,9 @@ def verify_file(path: Path, expected: dict[str, Any]) -> None:
         try:
             with gzip.open(path, "rb") as fh:
                 digest = hashlib.sha256(fh.read()).hexdigest()
-        except (OSError, EOFError) as exc:
-            raise ChecksumError(f"{path} is not a readable gzip file ({exc})") from exc
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ChecksumError(f"{path} is damaged: it fails its checksum and does not decompress ({exc}); delete "
+                                "it to download it again, or copy a good one there") from exc
     if digest != expected["sha256"]:
         raise ChecksumError(
             f"{path} fails its checksum: sha256 {digest}, expected {expected['sha256']} "
@@ -176,7 +181,7 @@ def read_json(path: Path) -> dict[str, Any]:
     try:
         with opener(path, "rt", encoding="utf-8") as fh:
             return json.load(fh)
-    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"{path} does not parse as JSON: {exc}") from exc
 
 
@@ -193,6 +198,10 @@ def parse_lareqa(obj: dict[str, Any], lang: str, source: str = "<memory>") -> tu
                 if len(sentences) != len(breaks):
                     raise DataError(f"{source}: paragraph {paragraph} has {len(sentences)} sentences "
                                     f"but {len(breaks)} sentence breaks")
+                ends = [0] + [e for _, e in breaks]
+                if any(not (ends[i] <= b < e <= len(para["context"]) + 1) for i, (b, e) in enumerate(breaks)):
+                    raise DataError(f"{source}: paragraph {paragraph} has sentence breaks that are not increasing "
+                                    f"[start, end) spans inside its context: {breaks}")
                 first = len(candidates)
                 for s_idx, sentence in enumerate(sentences):
                     candidates.append({"cid": f"{paragraph}:{s_idx}", "lang": lang, "sentence": sentence,
@@ -227,6 +236,7 @@ class LareqaDataset:
     questions: pd.DataFrame
     candidates: pd.DataFrame
     files: dict[str, str] = field(default_factory=dict)
+    checksums: dict[str, str] = field(default_factory=dict)  # sha256 per language file as read
 
     def __repr__(self) -> str:
         return (f"LareqaDataset({self.name!r}, languages={self.languages}, "
@@ -256,7 +266,7 @@ class LareqaDataset:
         q = q[q["group"].isin(keep)].reset_index(drop=True)
         c = self.candidates[self.candidates["paragraph"].isin(set(q["paragraph"]))].copy()
         c["groups"] = [tuple(g for g in gs if g in keep) for gs in c["groups"]]
-        return LareqaDataset(self.name, langs, q, c.reset_index(drop=True), dict(self.files))
+        return LareqaDataset(self.name, langs, q, c.reset_index(drop=True), dict(self.files), dict(self.checksums))
 
 
 def load_lareqa(
@@ -284,4 +294,98 @@ def load_lareqa(
         questions=pd.DataFrame(questions, columns=["qid", "lang", "text", "group", "paragraph", "answer"]),
         candidates=pd.DataFrame(candidates, columns=["cid", "lang", "sentence", "context", "paragraph", "groups"]),
         files={lang: str(p) for lang, p in paths.items()},
+        checksums={lang: sha256_file(p) for lang, p in paths.items()},
     )
+
+
+def load_lareqa_files(
+    files: str | os.PathLike[str] | dict[str, str | os.PathLike[str]],
+    *,
+    name: str | None = None,
+    languages: list[str] | None = None,
+    extends: str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> LareqaDataset:
+    """A LAReQA dataset from files of your own: a folder of ``<lang>.json[.gz]`` files or a ``{lang: path}``
+    mapping (plain or gzipped JSON), checked as the built-in sets are (sentences and breaks agree, every answer
+    lies in a sentence, question ids unique per language and shared with the other languages), each file's sha256
+    recorded in ``checksums`` (there is no pin to check it against). ``extends`` adds these languages to a
+    built-in set (``"xquad-r"`` plus ``ro``, say); a language it already has is refused.
+
+    Example::
+
+        ds = load_lareqa_files("my-data/", extends="xquad-r")       # my-data/ro.json
+        evaluate_lareqa(model, ds, query_prefix="query: ", passage_prefix="passage: ")
+    """
+    if isinstance(files, dict):
+        paths = {str(lang): Path(p).expanduser() for lang, p in files.items()}
+        label = name or "own"
+    else:
+        folder = Path(files).expanduser()
+        if not folder.is_dir():
+            raise MissingDataError(f"{folder} is not a folder of <lang>.json[.gz] LAReQA files")
+        paths = {}
+        for f in sorted(folder.iterdir()):
+            lang = f.name.removesuffix(".gz").removesuffix(".json")
+            if f.name.endswith((".json", ".json.gz")) and lang not in paths:
+                paths[lang] = f
+        label = name or folder.name
+    if languages is not None:
+        if isinstance(languages, str):
+            raise TypeError(f"languages must be a list of codes, not the string {languages!r}")
+        missing = sorted(set(languages) - set(paths))
+        if missing:
+            raise ValueError(f"no file for language(s) {missing}; found {sorted(paths)}")
+        paths = {lang: paths[lang] for lang in dict.fromkeys(languages)}
+    if not paths:
+        raise MissingDataError(f"no LAReQA files (<lang>.json or <lang>.json.gz) in {files}")
+    for lang, path in paths.items():
+        if not path.is_file():
+            raise MissingDataError(f"the {lang} file {path} does not exist")
+    base = load_lareqa(extends, data_dir=data_dir) if extends is not None else None
+    if base is not None:
+        clash = sorted(set(paths) & set(base.languages))
+        if clash:
+            raise ValueError(f"{extends} already has language(s) {clash}; give only new languages to extend it")
+    questions, candidates = ([base.questions], [base.candidates]) if base is not None else ([], [])
+    for lang, path in paths.items():
+        q, c = parse_lareqa(read_json(path), lang, source=str(path))
+        q = pd.DataFrame(q, columns=["qid", "lang", "text", "group", "paragraph", "answer"])
+        dup = q["group"][q["group"].duplicated()]
+        if len(dup):
+            raise DataError(f"{path}: question id {dup.iloc[0]!r} occurs {int((q['group'] == dup.iloc[0]).sum())} "
+                            "times; ids must be unique within a language (they name the parallel group)")
+        questions.append(q)
+        candidates.append(pd.DataFrame(c, columns=["cid", "lang", "sentence", "context", "paragraph", "groups"]))
+    langs = (base.languages if base is not None else []) + list(paths)
+    all_q = pd.concat(questions, ignore_index=True)
+    if len(langs) > 1:
+        for lang, path in paths.items():
+            own = set(all_q.loc[all_q.lang == lang, "group"])
+            if not own & set(all_q.loc[all_q.lang != lang, "group"]):
+                raise DataError(f"{path}: none of its {len(own)} question ids occurs in another language, so it "
+                                "has no parallel questions; parallel questions must share their id across files")
+    files_ = {**(base.files if base is not None else {}), **{lang: str(p) for lang, p in paths.items()}}
+    checksums = {**(base.checksums if base is not None else {}), **{lang: sha256_file(p) for lang, p in paths.items()}}
+    return LareqaDataset(f"{extends}+{label}" if base is not None else label, langs, all_q,
+                         pd.concat(candidates, ignore_index=True), files_, checksums)
+
+
+def lareqa_from_squad(squad: dict[str, Any]) -> dict[str, Any]:
+    """A SQuAD v1.1 file (such as XQuAD's ``ro``) in LAReQA format: each context split into sentences after
+    ``.``, ``!``, ``?`` or ``。`` followed by white space (a simple rule: check its output for your language), the
+    breaks covering the whole context so that every answer lies in a sentence."""
+    import re
+
+    out = {"version": squad.get("version", "1.1"), "data": []}
+    for article in squad["data"]:
+        paragraphs = []
+        for para in article["paragraphs"]:
+            context = para["context"]
+            starts = [0] + [m.end() for m in re.finditer(r"(?<=[.!?。])\s+", context) if m.end() < len(context)]
+            ends = starts[1:] + [len(context)]
+            breaks = [[b, e] for b, e in zip(starts, ends)]
+            paragraphs.append({**para, "sentences": [context[b:e].strip() for b, e in breaks],
+                               "sentence_breaks": breaks})
+        out["data"].append({**article, "paragraphs": paragraphs})
+    return out

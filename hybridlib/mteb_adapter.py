@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,7 +41,11 @@ def mteb_encoder(model: Any, *, query_prefix: str | None = None, passage_prefix:
     passage_prefix = own[1] if passage_prefix is None else passage_prefix
     encoder = load_encoder(model) if isinstance(model, (str, os.PathLike)) else model
     prompts = {k: v for k, v in (("query", query_prefix), ("document", passage_prefix)) if v}
-    return SentenceTransformerEncoderWrapper(encoder, model_prompts=prompts or None)
+    with warnings.catch_warnings():  # mteb 2.26 calls a method sentence-transformers 6 renamed, and says it sets prompts
+        warnings.filterwarnings("ignore", message=".*get_sentence_embedding_dimension.*", category=FutureWarning)
+        warnings.filterwarnings("ignore", message="Model prompts specified", category=UserWarning)
+        warnings.filterwarnings("ignore", message="The fill_missing parameter is deprecated", category=DeprecationWarning)
+        return SentenceTransformerEncoderWrapper(encoder, model_prompts=prompts or None)
 
 
 def lareqa_task(dataset: str = "xquad-r", query_lang: str = "en", cand_lang: str = "de", *,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -12,6 +13,9 @@ import seaborn as sns
 
 from . import _io
 from .paths import project_path
+
+# seaborn 0.13's heatmap calls Colormap.set_bad, which matplotlib 3.11 marks pending deprecation: understood, harmless
+warnings.filterwarnings("ignore", message="The set_bad function will be deprecated", category=PendingDeprecationWarning)
 
 
 def map_heatmap(

@@ -115,20 +115,23 @@ def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any], log_o
 
 
 def _failure_message(notebook: Path, output: Path, exc: Any) -> str:
-    """Which cell of ``notebook`` failed, counted in the source notebook (papermill's own cells left out)."""
+    """The exception first, then the failing cell, numbered in the source notebook and as papermill's log
+    numbers it (its injected-parameters cell included)."""
     import nbformat
 
-    index = exc.cell_index  # in the executed notebook before papermill added its error markers
+    executed = exc.cell_index  # in the executed notebook before papermill added its error markers
+    index = executed
     try:
         cells = [c for c in nbformat.read(output, as_version=4).cells
                  if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
-        index -= sum("injected-parameters" in c.metadata.get("tags", []) for c in cells[:index])
+        index -= sum("injected-parameters" in c.metadata.get("tags", []) for c in cells[:executed])
     except Exception:  # noqa: BLE001 - the message is still useful without the correction
         pass
     first_line = (exc.source or "").strip().splitlines()[:1]
-    return (f"notebook {notebook.name} failed in cell {index + 1} (In [{exc.exec_count}]"
-            f"{': ' + first_line[0] if first_line else ''}): {exc.ename}: {exc.evalue}\n"
-            f"the executed copy with the traceback: {output}")
+    return (f"notebook {notebook.name} failed: {exc.ename}: {exc.evalue}\n"
+            f"  in cell {index + 1} of {notebook.name} (papermill's log: 'Executing Cell {executed + 1}'"
+            f"{'; it starts ' + repr(first_line[0]) if first_line else ''})\n"
+            f"  the executed copy with the traceback: {output}")
 
 
 def code_fingerprint() -> str:

@@ -220,6 +220,8 @@ def check_sampler_args(kind: str, alpha: float, batch_size: int, xy_pairing: str
     """Raise ValueError for an unknown kind or pairing, alpha outside [0, 1], or a non-positive batch size."""
     if kind not in ALL_KINDS:
         raise ValueError(f"unknown sampler {kind!r}; one of {ALL_KINDS}")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise TypeError(f"alpha must be a number in [0, 1], got {alpha!r} ({type(alpha).__name__})")
     if not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
     if int(batch_size) < 1:

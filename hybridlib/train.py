@@ -282,6 +282,7 @@ def fine_tune(
         disable_tqdm=not progress,
         use_cpu=config.device == "cpu",
         dataloader_drop_last=False,
+        dataloader_pin_memory=_has_accelerator(),  # pinning helps only a GPU; on a CPU it warns
     )
     loss = MultipleNegativesRankingLoss(model, scale=config.scale,
                                         gather_across_devices=config.gather_across_devices)
@@ -321,6 +322,12 @@ def fine_tune(
 
         shutil.rmtree(out / "checkpoints", ignore_errors=True)  # the run is finished: only final/ is kept
     return final
+
+
+def _has_accelerator() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def write_content_record(folder: Path, train_set, eval_set=None) -> Path:
@@ -389,8 +396,9 @@ def _planned_runs(runs: list[dict[str, Any]], config: TrainConfig, train_set) ->
     data_key = _data_key(train_set)
     planned = []
     for run in runs:
-        sampler, alpha, seed = run["sampler"], float(run.get("alpha", 0.5)), int(run.get("seed", 0))
+        sampler, alpha, seed = run["sampler"], run.get("alpha", 0.5), int(run.get("seed", 0))
         check_sampler_args(sampler, alpha, config.batch_size, config.xy_pairing)
+        alpha = float(alpha)
         planned.append((sampler, alpha, seed, _run_name(sampler, alpha, seed, config, data_key)))
     return planned
 

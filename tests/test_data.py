@@ -118,8 +118,52 @@ def test_corrupt_file_fails_its_checksum(tmp_path):
         load_lareqa("xquad-r", ["en"], data_dir=tmp_path)
     (folder / "en.json").unlink()
     (folder / "en.json.gz").write_bytes(b"not gzip at all")
-    with pytest.raises(ChecksumError, match="gzip"):
+    with pytest.raises(ChecksumError, match="damaged"):
         load_lareqa("xquad-r", ["en"], data_dir=tmp_path)
+
+
+@pytest.mark.data
+def test_a_few_overwritten_bytes_in_a_real_gzip_name_the_file_and_the_fix(real_data_dir, tmp_path):
+    folder = tmp_path / "mlqa-r"
+    folder.mkdir()
+    raw = bytearray((real_data_dir / "mlqa-r" / "en.json.gz").read_bytes())
+    raw[5000:5008] = b"\xff" * 8  # inside the deflate stream: zlib's "invalid distance" kind of damage
+    (folder / "en.json.gz").write_bytes(bytes(raw))
+    with pytest.raises(ChecksumError, match=r"en\.json\.gz is damaged.*delete it to download it again"):
+        load_lareqa("mlqa-r", ["en"], data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d["data"][0]["paragraphs"][0]["sentence_breaks"].reverse(), "not increasing"),
+    (lambda d: d["data"][0]["paragraphs"][0]["qas"].append(dict(d["data"][0]["paragraphs"][0]["qas"][0])),
+     "occurs 2 times"),
+])
+def test_own_files_are_checked_and_named(tmp_path, mutate, message):
+    from hybridlib.data import load_lareqa_files
+
+    for lang in ("en", "de"):
+        obj = toy_lareqa_json(lang, ["a", "b"])
+        if lang == "de":
+            mutate(obj)
+        (tmp_path / f"{lang}.json").write_text(json.dumps(obj))
+    with pytest.raises(DataError, match=message) as err:
+        load_lareqa_files(tmp_path)
+    assert "de.json" in str(err.value)
+
+
+def test_own_files_load_with_their_checksums(tmp_path):
+    from hybridlib.data import load_lareqa_files, sha256_file
+
+    for lang in ("en", "de"):
+        (tmp_path / f"{lang}.json").write_text(json.dumps(toy_lareqa_json(lang, ["a", "b"])))
+    ds = load_lareqa_files({"en": tmp_path / "en.json", "de": tmp_path / "de.json"}, name="toy")
+    assert ds.languages == ["en", "de"] and len(ds.questions) == 4 and ds.name == "toy"
+    assert ds.checksums == {lang: sha256_file(tmp_path / f"{lang}.json") for lang in ("en", "de")}
+    (tmp_path / "de.json").write_text(json.dumps(toy_lareqa_json("de", ["x", "y"])))
+    with pytest.raises(DataError, match="no parallel questions"):
+        load_lareqa_files(tmp_path)
+    with pytest.raises(ValueError, match="no file for language"):
+        load_lareqa_files(tmp_path, languages=["en", "ro"])
 
 
 def test_every_file_is_checked_before_any_is_parsed(tmp_path, monkeypatch):
@@ -187,3 +231,8 @@ def test_subset_keeps_paragraphs_of_kept_questions():
         ds.subset(["fr"])
     with pytest.raises(ValueError, match="positive"):
         ds.subset(max_groups=0)
+
+
+def test_a_language_given_twice_is_refused():
+    with pytest.raises(ValueError, match=r"\['en'\] more than once"):
+        load_lareqa("mlqa-r", ["en", "de", "en"])

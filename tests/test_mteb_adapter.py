@@ -30,9 +30,10 @@ def test_mteb_scores_a_local_lareqa_task_as_our_evaluation_does(real_data_dir):
     assert 0 < ours["ndcg@10"] < 1
 
 
-def test_the_encoder_carries_our_prefixes_as_mteb_prompts():
-    wrapper = mteb_adapter.mteb_encoder(models.load_encoder("default"), query_prefix="Query: ",
-                                        passage_prefix="Passage: ")
-    assert wrapper.model.prompts["query"] == "Query: " and wrapper.model.prompts["document"] == "Passage: "
+def test_the_encoder_carries_the_models_own_prefixes_as_mteb_prompts():
+    wrapper = mteb_adapter.mteb_encoder("default")  # a name: its prompts come from the registry
+    assert (wrapper.model.prompts["query"], wrapper.model.prompts["document"]) == ("query: ", "passage: ")
+    loaded = mteb_adapter.mteb_encoder(models.load_encoder("all-MiniLM-L6-v2"))  # an object: the paper's
+    assert (loaded.model.prompts["query"], loaded.model.prompts["document"]) == ("Query: ", "Passage: ")
     with pytest.raises(ValueError, match="no mteb language code"):
         mteb_adapter.lareqa_task("mlqa-r", "en", "xx")

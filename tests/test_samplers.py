@@ -128,6 +128,9 @@ def test_world_size_gives_each_process_a_share_of_the_same_batch():
 def test_clear_errors_before_training():
     with pytest.raises(ValueError, match="alpha must be in"):
         sampler(alpha=1.5)
+    for not_a_number in ("0.5", True, None):
+        with pytest.raises(TypeError, match="alpha must be a number"):
+            sampler(alpha=not_a_number)
     with pytest.raises(ValueError, match="unknown sampler"):
         sampler("x-y")
     with pytest.raises(SamplerError, match="cannot fill a batch of 500"):

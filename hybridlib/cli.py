@@ -1,0 +1,145 @@
+"""The ``hybridlib`` command: score a model on LAReQA data, train one sampler run, or reproduce the notebooks.
+
+Exit codes: 0 done; 2 a usage error (argparse's); 3 a bad input found before any work (unknown model, dataset or
+language, missing or corrupt data, a model that trained on the evaluation set); 1 anything else.
+
+    hybridlib evaluate default xquad-r --max-groups 40 --out build/eval/e5-xquad
+    hybridlib evaluate build/models/<run>/final my-data/ --extends xquad-r --out build/eval/ro
+    hybridlib train --training-set build/data/training/mlqa-r --sampler hybrid --output build/models/h0
+    hybridlib reproduce --scale smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+BAD_INPUT = 3
+
+
+def _summary_rows(ev) -> list[dict[str, object]]:
+    rows = [{"setting": s, **{k: round(float(v), 4) for k, v in ev.summary[s].items()}} for s in ev.summary]
+    rows.append({"setting": "rank distance (multi)", "map": round(float(ev.rank_distance["mean"]), 1)})
+    return rows
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    """Score MODEL on DATASET zero-shot; print the summary and write the tables and a JSON with provenance."""
+    from . import data, encoders, models, runner
+    from .evaluate import evaluate_lareqa
+
+    if args.languages is not None and len(set(args.languages)) != len(args.languages):
+        raise ValueError(f"--languages lists a language twice: {args.languages}")
+    is_folder = Path(args.dataset).expanduser().is_dir()
+    if is_folder:
+        dataset = data.load_lareqa_files(args.dataset, extends=args.extends, data_dir=args.data_dir)
+    elif args.dataset in data.dataset_names():
+        if args.extends:
+            raise ValueError("--extends goes with a folder of your own files")
+        dataset = data.load_lareqa(args.dataset, data_dir=args.data_dir)
+    else:
+        raise ValueError(f"dataset {args.dataset!r} is neither a known set ({', '.join(data.dataset_names())}) nor a "
+                         "folder of <lang>.json[.gz] LAReQA files")
+    if args.languages is not None:
+        dataset = dataset.subset(args.languages)
+    where, local = models.resolve_model(args.model)
+    query, passage = encoders.prompts_for(args.model if encoders.spec(args.model) else where)
+    query = query if args.query_prefix is None else args.query_prefix
+    passage = passage if args.passage_prefix is None else args.passage_prefix
+    from .leakage import guard_evaluation
+
+    guard_evaluation(where, dataset, args.allow_trained_on, args.data_dir)  # before loading or encoding
+    model = models.load_encoder(args.model, max_seq_length=args.max_seq_length)
+    ev = evaluate_lareqa(model, dataset, max_groups=args.max_groups, query_prefix=query, passage_prefix=passage,
+                         batch_size=args.batch_size, allow_trained_on=args.allow_trained_on,
+                         cache_dir=args.cache_dir, progress=not args.quiet)
+    rows = _summary_rows(ev)
+    import pandas as pd
+
+    print(f"{encoders.label(args.model)} on {dataset.name} ({ev.meta['n_questions']} questions, "
+          f"{ev.meta['n_candidates']} candidates, {len(ev.languages)} languages; prefixes {query!r} / {passage!r})")
+    print(pd.DataFrame(rows).to_markdown(index=False))
+    if args.out:
+        from . import _io
+
+        out = Path(args.out)
+        _io.write_text(out / "map_matrix.csv", ev.map_matrix.to_csv(float_format="%.6g"))
+        _io.write_text(out / "per_question.csv", ev.per_query.to_csv(index=False, float_format="%.6g"))
+        provenance = {
+            "model": args.model, "model_path": where, "model_fingerprint": models.model_fingerprint(where, local),
+            "max_seq_length": model.max_seq_length, "prefixes": [query, passage], "dataset": dataset.name,
+            "languages": list(ev.languages), "max_groups": args.max_groups, "data_files": dataset.files,
+            "data_sha256": dataset.checksums, "leakage_check": ev.meta["leakage_check"],
+            "environment": runner.environment(),
+        }
+        summary = {"summary": ev.summary, "rank_distance": ev.rank_distance.to_dict(), "provenance": provenance}
+        _io.write_text(out / "summary.json", json.dumps(summary, indent=1, default=str) + "\n")
+        print(f"wrote {out / 'summary.json'}, {out / 'map_matrix.csv'}, {out / 'per_question.csv'}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The ``hybridlib`` argument parser with its three subcommands."""
+    top = argparse.ArgumentParser(prog="hybridlib", description=__doc__,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = top.add_subparsers(dest="command", required=True)
+    ev = sub.add_parser("evaluate", help="score a model on XQuAD-R, MLQA-R or your own LAReQA files",
+                        formatter_class=argparse.RawDescriptionHelpFormatter, description="""\
+Score MODEL zero-shot on DATASET by mAP (mono / cross / multi), R@1, R@10 and rank distance.
+
+example:
+  hybridlib evaluate default xquad-r --languages en de zh --max-groups 40 --out build/eval/e5
+  hybridlib evaluate build/models/<run>/final my-lareqa/ --extends xquad-r --out build/eval/ro""")
+    ev.add_argument("model", help="a known encoder (default, multilingual-e5-small, all-MiniLM-L6-v2), a model "
+                                  "folder or a hub id")
+    ev.add_argument("dataset", help="xquad-r, mlqa-r, or a folder of <lang>.json[.gz] LAReQA files")
+    ev.add_argument("--languages", nargs="+", help="keep these languages (default: all)")
+    ev.add_argument("--max-groups", type=int, help="the first N parallel question groups (default: all)")
+    ev.add_argument("--extends", help="with a folder: add its languages to this built-in set (e.g. xquad-r)")
+    ev.add_argument("--max-seq-length", type=int, default=None, help="tokens per text (default: the model's)")
+    ev.add_argument("--batch-size", type=int, default=32)
+    ev.add_argument("--query-prefix", default=None, help="default: the model's own (hybridlib.encoders)")
+    ev.add_argument("--passage-prefix", default=None)
+    ev.add_argument("--data-dir", default=None, help="the built-in sets' folder (default: $HYBRIDLIB_DATA, data/)")
+    ev.add_argument("--cache-dir", default="build/cache/embeddings", help="embedding cache (resumable)")
+    ev.add_argument("--out", help="write summary.json, map_matrix.csv and per_question.csv here")
+    ev.add_argument("--allow-trained-on", action="store_true", help="score even a model trained on this data")
+    ev.add_argument("--quiet", action="store_true", help="no progress bars")
+    ev.set_defaults(run=evaluate_command)
+    tr = sub.add_parser("train", add_help=False, help="one fine-tuning run from a config (resumable); "
+                        "see hybridlib train --help")
+    tr.set_defaults(run=None, delegate="train")
+    rp = sub.add_parser("reproduce", add_help=False, help="run the notebooks under papermill (cached, resumable); "
+                        "see hybridlib reproduce --help")
+    rp.set_defaults(run=None, delegate="reproduce")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if argv and argv[0] in ("train", "reproduce"):  # their own parsers, examples and exit codes
+        if argv[0] == "train":
+            from .train import main as train_main
+
+            return train_main(argv[1:])
+        from .runner import main as runner_main
+
+        return runner_main(argv[1:])
+    args = parser().parse_args(argv)
+    from .data import DataError
+    from .leakage import LeakageError
+    from .models import ModelLoadError
+
+    try:
+        return args.run(args)
+    except (DataError, ModelLoadError, LeakageError, ValueError, TypeError) as exc:
+        print(f"hybridlib: error: {exc}", file=sys.stderr)
+        return BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
