@@ -27,12 +27,12 @@ from tqdm.auto import tqdm
 
 from . import paper
 from .encoders import prompts_for
+from .samplers import kind_label
 from .evaluate import SETTINGS, LareqaEvaluation, evaluate_lareqa
 from .leakage import LeakageError, guard_evaluation
 from .models import load_encoder, model_label, resolve_model
 
 REFERENCE = "zero-shot"  # sampler label of the untuned encoder's row
-LABELS = {"xx-mono": "X-X-mono", "xy": "X-Y", "hybrid": "hybrid", "xx": "X-X", REFERENCE: REFERENCE}
 KEYS = ["setting", "query_lang", "cand_lang", "qid"]
 HIGHER_IS_BETTER = {"map": True, "r@1": True, "r@10": True, "rank_distance": False}
 
@@ -46,8 +46,8 @@ CLAIMS = (
 
 
 def label(sampler: str) -> str:
-    """The paper's name of a sampler (``xx-mono`` -> ``X-X-mono``)."""
-    return LABELS.get(sampler, sampler)
+    """The paper's name of a sampler (``xx-mono`` -> ``X-X-mono``; the reference keeps its own)."""
+    return kind_label(sampler)
 
 
 @dataclass
@@ -127,6 +127,26 @@ class RunEvaluations:
     def rank_distance(self) -> pd.DataFrame:
         """Mean rank distance per query language (rows, with ``mean``) and sampler (columns), mean over seeds."""
         return pd.DataFrame({label(s): self._seed_mean(s, lambda ev: ev.rank_distance) for s in self.samplers})
+
+    def differences(self, sampler: str = "hybrid") -> dict[str, pd.DataFrame]:
+        """``sampler``'s mAP matrix minus each other sampler's (means over seeds), keyed ``"hybrid - X-Y"``; empty
+        when ``sampler`` was not run."""
+        if sampler not in self.samplers:
+            return {}
+        return {f"{label(sampler)} - {label(b)}": self.matrix(sampler) - self.matrix(b)
+                for b in self.samplers if b != sampler}
+
+    def rank_distance_table(self) -> pd.DataFrame:
+        """Per query language (and ``mean``): the ``floor`` and ``random`` reference levels of this pool, every
+        sampler's mean rank distance (over seeds) and the paper's values for the dataset (on its full pool)."""
+        from .bias import reference_levels
+        from .paper import paper_rank_distance
+
+        ref = self.evaluations[REFERENCE] if REFERENCE in self.evaluations else next(iter(self.evaluations.values()))
+        multi = ref.per_query[ref.per_query.setting == "multi"]
+        levels = reference_levels(multi, ref.meta["n_candidates"], self.languages)
+        return pd.concat([levels, self.rank_distance(), paper_rank_distance(self.dataset).reindex(levels.index)],
+                         axis=1)
 
     def rank_distance_sd(self) -> pd.DataFrame:
         """Standard deviation over seeds of the mean rank distance, laid out as :meth:`rank_distance` (NaN for a
@@ -235,6 +255,14 @@ def compare_samplers(
         train_set = load_training_set(training_set_path(training_dir, source))["train"]
         runs[dataset] = find_runs(specs, train_set, config=train_config, models_dir=models_dir)
     return {dataset: evaluate_runs(runs[dataset], dataset, **kwargs) for dataset in directions}
+
+
+def seed_summary(scores: pd.DataFrame, by: str = "sampler",
+                 metrics: Sequence[str] = ("mono_map", "cross_map", "multi_map", "rank_distance")) -> pd.DataFrame:
+    """Mean and sd over seeds of per-run ``metrics`` (rows of :func:`hybridlib.train.validation_table`), one row
+    per value of ``by`` in order of appearance, samplers under the paper's names."""
+    table = scores.groupby(by, sort=False)[list(metrics)].agg(["mean", "std"])
+    return table.rename(index=label) if by == "sampler" else table
 
 
 def summary_table(compared: RunEvaluations, tests: pd.DataFrame) -> pd.DataFrame:

@@ -134,6 +134,16 @@ def best_alpha(table: pd.DataFrame, by: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def best_alpha_tests(best: pd.DataFrame, conditions: dict[object, RunEvaluations], by: str, *,
+                     reference: float = 0.5, n_resamples: int = 10_000) -> pd.DataFrame:
+    """:func:`best_alpha` with the p-value of each best alpha against ``reference`` (the paper's 0.5) on the same
+    questions (NaN where the best is the reference)."""
+    p_values = [conditions[r[by]].compare(f"{r['best alpha']:g}", f"{reference:g}", r["setting"],
+                                          n_resamples=n_resamples)["p_value"]
+                if r["best alpha"] != reference else float("nan") for _, r in best.iterrows()]
+    return best.assign(**{f"p vs alpha {reference:g}": p_values})
+
+
 def as_training_set(table: pd.DataFrame, sources: Sequence[str]):
     """A pair table as a ``datasets.Dataset`` that records its ``sources`` (as notebook 01's training set does)."""
     import json

@@ -14,8 +14,9 @@ from io import StringIO
 
 import pandas as pd
 
+from .samplers import kind_label
+
 PAPER_SCALE = "paper (fine-tuned, batch 100, A100)"
-SAMPLER_LABELS = {"xx-mono": "X-X-mono", "xy": "X-Y", "hybrid": "hybrid"}
 
 
 @lru_cache(maxsize=1)
@@ -41,7 +42,7 @@ def paper_summary(dataset: str) -> pd.DataFrame:
         raise ValueError(f"the paper reports no LAReQA numbers for {dataset!r}")
     out = []
     for (model, sampler), g in rows.groupby(["model", "sampler"], sort=False):
-        row = {"dataset": dataset, "model": f"{model} (paper)", "sampler": SAMPLER_LABELS[sampler],
+        row = {"dataset": dataset, "model": f"{model} (paper)", "sampler": kind_label(sampler),
                "scale": PAPER_SCALE}
         for _, r in g.iterrows():
             name = "rank distance" if r.metric == "rank_distance" else f"{r.setting} {r.metric.lower()}"
@@ -56,7 +57,7 @@ def paper_rank_distance(dataset: str) -> pd.DataFrame:
     rows = rr[(rr.dataset == dataset) & (rr.metric == "rank_distance")]
     if rows.empty:
         raise ValueError(f"the paper reports no rank distance for {dataset!r}")
-    rows = rows.assign(column=rows.model + " " + rows.sampler.map(SAMPLER_LABELS) + " (paper)")
+    rows = rows.assign(column=rows.model + " " + rows.sampler.map(kind_label) + " (paper)")
     table = rows.pivot(index="query_lang", columns="column", values="value")
     order = [l for l in rows.query_lang.unique() if l != "mean"] + ["mean"]
     return table.reindex(index=order, columns=list(rows.column.unique()))

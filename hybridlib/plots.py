@@ -110,19 +110,27 @@ def save_table(
     return [csv_path, md_path]
 
 
-def alpha_curve(table: pd.DataFrame, *, ax: plt.Axes | None = None, title: str | None = None,
-                metrics: tuple[str, ...] = ("mono_map", "cross_map", "multi_map")) -> plt.Axes:
-    """Validation mAP against alpha, one line per setting, mean and standard deviation over seeds."""
+def alpha_curve(table: pd.DataFrame, *, title: str | None = None,
+                metrics: tuple[str, ...] = ("mono_map", "cross_map", "multi_map")) -> plt.Figure:
+    """Validation mAP against alpha, one line per setting, and rank distance against alpha in a second panel:
+    the line is the mean over seeds, the band one standard deviation either side."""
     long = table.melt(id_vars=["alpha", "seed"], value_vars=list(metrics), var_name="setting", value_name="mAP")
     long["setting"] = long["setting"].str.replace("_map", "")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
-    sns.lineplot(long, x="alpha", y="mAP", hue="setting", marker="o", errorbar="sd", ax=ax)
-    ax.set_xlabel("alpha (share of X-X-mono batches)")
-    ax.set_ylabel("validation mAP")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    sns.lineplot(long, x="alpha", y="mAP", hue="setting", marker="o", errorbar="sd", ax=left)
+    left.set_ylabel("validation mAP")
+    left.legend(title="setting (band: ± sd over seeds)", fontsize=7, title_fontsize=7, frameon=False)
+    if "rank_distance" in table:
+        sns.lineplot(table, x="alpha", y="rank_distance", marker="o", errorbar="sd", ax=right, color="black")
+        right.set_ylabel("mean rank distance (lower: less bias)")
+        right.set_ylim(bottom=0)
+    for ax in (left, right):
+        ax.set_xlabel("alpha (share of X-X-mono batches)")
+        ax.set_xticks(sorted(set(table["alpha"])))
     if title:
-        ax.set_title(title)
-    return ax
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def loss_curves(curves: pd.DataFrame, *, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
@@ -253,8 +261,8 @@ def summary_panels(
     title: str | None = None,
 ) -> plt.Figure:
     """One panel per metric: its mean (``<metric> mean``) against ``x``, one line (or bar group) per ``hue``,
-    with ± sd (``<metric> sd``) as error bars. ``table`` is one row per (x, hue), as from
-    :func:`hybridlib.experiments.summaries`."""
+    with ± sd over seeds (``<metric> sd``) as error bars, the ticks at the data's own ``x`` values. ``table`` is one
+    row per (x, hue), as from :func:`hybridlib.experiments.summaries`."""
     if kind not in ("line", "bar"):
         raise ValueError(f"kind must be 'line' or 'bar', got {kind!r}")
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.4), squeeze=False)
@@ -274,11 +282,16 @@ def summary_panels(
                 ax.bar(pos, mean.to_numpy(), width, yerr=err, capsize=2, label=str(h), color=palette[h])
         if kind == "bar":
             ax.set_xticks(np.arange(len(xs)), [str(v) for v in xs])
-        ax.set_title(metric)
+        else:
+            ax.set_xticks(xs, [f"{v:g}" if isinstance(v, float) else str(v) for v in xs])
+        name = metric.replace(" map", " mAP")
+        ax.set_title(name)
+        ax.set_ylabel(name if metric != "rank distance" else "mean rank distance (lower: less bias)")
         ax.set_xlabel(x)
-    axes[0, -1].legend(fontsize=7, title=hue, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    axes[0, -1].legend(fontsize=7, title=f"{hue}\n(error bars: ± sd over seeds)", title_fontsize=7,
+                       loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -40,8 +40,42 @@ try:
 except ImportError:  # pragma: no cover - older sentence-transformers
     from sentence_transformers.sampler import DefaultBatchSampler
 
-KINDS = ("xx-mono", "xy", "hybrid", "xx")
-ALL_KINDS = KINDS + ("any",)  # "any": every pair, kinds and languages mixed, no group repeated (validation loss)
+@dataclass(frozen=True)
+class Kind:
+    """One kind of batch: its code name, the paper's label, what its batches draw, and alpha as it acts (the share
+    of X-X-mono batches: 1 for X-X-mono, 0 for X-Y, the run's own for hybrid, None where it does not apply)."""
+
+    name: str
+    label: str
+    draws: str
+    alpha: float | None
+    trainable: bool = True
+
+
+KIND_TABLE: dict[str, Kind] = {k.name: k for k in (
+    Kind("xx-mono", "X-X-mono", "monolingual pairs of one language per batch, the language drawn uniformly", 1.0),
+    Kind("xy", "X-Y", "cross-lingual pairs (query language != passage language)", 0.0),
+    Kind("hybrid", "hybrid", "an X-X-mono batch with probability alpha, else an X-Y batch", None),
+    Kind("xx", "X-X", "monolingual pairs, languages mixed in a batch (LAReQA)", None),
+    Kind("any", "any", "every pair, kinds and languages mixed (the validation batches)", None, trainable=False),
+)}
+KINDS = tuple(k for k, spec in KIND_TABLE.items() if spec.trainable)
+ALL_KINDS = tuple(KIND_TABLE)
+
+
+def kind_label(kind: str) -> str:
+    """The paper's name of a kind (``xx-mono`` -> ``X-X-mono``); any other name is returned as it is."""
+    return KIND_TABLE[kind].label if kind in KIND_TABLE else kind
+
+
+def acting_alpha(kind: str, alpha: float) -> float | None:
+    """alpha as it acts in a run of ``kind``: the hybrid's own, 1 for X-X-mono, 0 for X-Y, None for the others."""
+    return float(alpha) if kind == "hybrid" else KIND_TABLE[kind].alpha
+
+
+def run_stem(kind: str, alpha: float, seed: int) -> str:
+    """The readable part of a run's folder name: ``hybrid-a0.5-s0``, ``xy-s1``."""
+    return f"{kind}-a{alpha:g}-s{seed}" if kind == "hybrid" else f"{kind}-s{seed}"
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ from .leakage import TRAINED_ON
 from .models import TRAINING_RECORD, embed_texts, load_encoder, model_label, training_record
 from .pairs import PAIR_COLUMNS, groups_from_pairs, training_meta
 from .paths import project_path, project_root
-from .samplers import KINDS, PairMeta, ParallelBatchSampler, SamplerFactory, check_sampler_args
+from .samplers import (KINDS, PairMeta, ParallelBatchSampler, SamplerFactory, acting_alpha, check_sampler_args,
+                       run_stem)
 
 CONFIG_DIR = "configs"
 PAIR_KEY = tuple(c for c in PAIR_COLUMNS if c != "source")  # what a run's data is identified by
@@ -129,8 +130,12 @@ def validation_evaluation(encoder, pairs: pd.DataFrame, *, query_prefix: str = "
 def validation_map(encoder, pairs: pd.DataFrame, *, query_prefix: str = "", passage_prefix: str = "",
                    batch_size: int = 64) -> dict[str, float]:
     """mono / cross / multi mAP and rank distance of ``encoder`` on a validation pair table."""
-    ev = validation_evaluation(encoder, pairs, query_prefix=query_prefix, passage_prefix=passage_prefix,
-                               batch_size=batch_size)
+    return _validation_metrics(validation_evaluation(encoder, pairs, query_prefix=query_prefix,
+                                                     passage_prefix=passage_prefix, batch_size=batch_size))
+
+
+def _validation_metrics(ev) -> dict[str, float]:
+    """mono / cross / multi mAP and mean rank distance of an evaluation."""
     return {"mono_map": ev.summary["mono"]["map"], "cross_map": ev.summary["cross"]["map"],
             "multi_map": ev.summary["multi"]["map"], "rank_distance": float(ev.rank_distance["mean"])}
 
@@ -217,7 +222,7 @@ def fine_tune(
     check_sampler_args(sampler, alpha, config.batch_size, config.xy_pairing)
     out = project_path(output_dir)
     final = out / "final"
-    wanted = {"sampler": sampler, "alpha": _recorded_alpha(sampler, alpha), "seed": seed,
+    wanted = {"sampler": sampler, "alpha": acting_alpha(sampler, alpha), "seed": seed,
               "config": dataclasses.asdict(config)}
     record = training_record(final) if resume else {}
     if record:
@@ -368,11 +373,6 @@ class _BatchRecorder:
         return self.inner(features)
 
 
-def _recorded_alpha(sampler: str, alpha: float) -> float | None:
-    """alpha as it acts: the hybrid's own, 1 for X-X-mono, 0 for X-Y, none for the others."""
-    return float(alpha) if sampler == "hybrid" else {"xx-mono": 1.0, "xy": 0.0}.get(sampler)
-
-
 def run_name(sampler: str, alpha: float, seed: int, config: TrainConfig, train_set) -> str:
     """A folder name for one run that changes whenever its settings or its training data change."""
     return _run_name(sampler, alpha, seed, config, _data_key(train_set))
@@ -388,7 +388,7 @@ def _run_name(sampler: str, alpha: float, seed: int, config: TrainConfig, data_k
 
     key = json.dumps(dataclasses.asdict(config), sort_keys=True).encode() + data_key
     digest = hashlib.sha256(key).hexdigest()[:8]
-    return (f"{sampler}-a{alpha:g}-s{seed}" if sampler == "hybrid" else f"{sampler}-s{seed}") + f"-{digest}"
+    return f"{run_stem(sampler, alpha, seed)}-{digest}"
 
 
 def _planned_runs(runs: list[dict[str, Any]], config: TrainConfig, train_set) -> list[tuple[str, float, int, str]]:
@@ -405,7 +405,7 @@ def _planned_runs(runs: list[dict[str, Any]], config: TrainConfig, train_set) ->
 
 def _run_row(name: str, sampler: str, alpha: float, seed: int, final: Path) -> dict[str, Any]:
     """One row of :func:`train_runs` / :func:`find_runs` for a finished run folder."""
-    return {"run": name, "sampler": sampler, "alpha": _recorded_alpha(sampler, alpha), "seed": seed,
+    return {"run": name, "sampler": sampler, "alpha": acting_alpha(sampler, alpha), "seed": seed,
             "path": str(final), "training_seconds": training_record(final)["training_seconds"]}
 
 
@@ -521,18 +521,13 @@ def train_static_runs(runs: list[dict[str, Any]], train_set, *, config: TrainCon
 
 
 def validation_table(runs: pd.DataFrame, eval_set) -> pd.DataFrame:
-    """:func:`validation_map` of every trained run (rows of :func:`train_runs`), one row per run, each with the
-    prefixes it was trained with."""
-    from .encoders import prompts_for
+    """:func:`validation_map`'s metrics of every trained run (rows of :func:`train_runs`), one row per run: the
+    evaluations of :func:`hybridlib.comparison.validation_runs` (each run with the prefixes it was trained with)."""
+    from .comparison import validation_runs
 
-    pairs_table = eval_set.to_pandas() if hasattr(eval_set, "to_pandas") else eval_set
-    rows = []
-    for run in runs.itertuples():
-        query_prefix, passage_prefix = prompts_for(run.path)
-        metrics = validation_map(load_encoder(run.path), pairs_table, query_prefix=query_prefix,
-                                 passage_prefix=passage_prefix)
-        rows.append({"run": run.run, "sampler": run.sampler, "alpha": run.alpha, "seed": run.seed, **metrics})
-    return pd.DataFrame(rows)
+    evaluations = validation_runs(runs, eval_set, progress=False).evaluations
+    return pd.DataFrame([{"run": run.run, "sampler": run.sampler, "alpha": run.alpha, "seed": run.seed,
+                          **_validation_metrics(evaluations[run.run])} for run in runs.itertuples()])
 
 
 if __name__ == "__main__":

@@ -170,3 +170,30 @@ def test_paper_per_language_rows_line_up_with_ours(compared):
     row = reported.query("model == 'XLM-R (paper)' and sampler == 'hybrid' and query_lang == 'ar' "
                          "and setting == 'mono' and metric == 'map'")
     assert row["mean"].item() == 0.7619  # Table 3 as transcribed in reported_results.csv
+
+
+def test_difference_matrices_and_seed_summaries_are_computed_from_the_runs(compared):
+    diffs = compared.differences("hybrid")
+    assert list(diffs) == ["hybrid - X-X-mono"]
+    hybrid = (compared.evaluations["hybrid-0"].map_matrix + compared.evaluations["hybrid-1"].map_matrix) / 2
+    mono = (compared.evaluations["xx-mono-0"].map_matrix + compared.evaluations["xx-mono-1"].map_matrix) / 2
+    pd.testing.assert_frame_equal(diffs["hybrid - X-X-mono"], hybrid - mono, check_names=False)
+    assert compared.differences("xy") == {}
+    scores = pd.DataFrame({"sampler": ["xy", "xy", "hybrid"], "mono_map": [0.2, 0.4, 0.5], "cross_map": [1, 3, 2],
+                           "multi_map": [0, 0, 0], "rank_distance": [10, 20, 30]})
+    table = comparison.seed_summary(scores)
+    assert list(table.index) == ["X-Y", "hybrid"]
+    assert table.loc["X-Y", ("mono_map", "mean")] == pytest.approx(0.3)
+    assert table.loc["X-Y", ("cross_map", "std")] == pytest.approx(np.sqrt(2))
+
+
+def test_rank_distance_table_holds_reference_levels_ours_and_the_papers(dataset):
+    c = compared_from({("xx-mono", 0): evaluation(HashEncoder(4), dataset),
+                       (comparison.REFERENCE, 0): evaluation(HashEncoder(5), dataset)})
+    c.dataset = "xquad-r"  # the paper's values are looked up by dataset name
+    table = c.rank_distance_table()
+    assert list(table.columns[:3]) == ["floor", "random", "X-X-mono"]
+    # g0-g5 have 3 relevant answers (floor 2), g6-g7 only de and en (floor 1): de and en 1.75, es 2
+    assert table.loc[["de", "en", "es"], "floor"].tolist() == [1.75, 1.75, 2.0]
+    assert table.loc["mean", "X-X-mono"] == pytest.approx(c.evaluations["xx-mono-0"].rank_distance["mean"])
+    assert table.loc["mean", "XLM-R hybrid (paper)"] == pytest.approx(286.6, abs=0.05)

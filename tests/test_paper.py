@@ -10,6 +10,7 @@ import pytest
 
 from hybridlib import paper
 from hybridlib.paths import project_root
+from hybridlib.samplers import kind_label
 
 
 def test_packaged_copy_equals_the_shared_file():
@@ -40,7 +41,7 @@ def test_summary_rows_carry_the_mean_rows():
     summary = paper.paper_summary("mlqa-r").set_index(["model", "sampler"])
     mean = rr[(rr.dataset == "mlqa-r") & (rr.query_lang == "mean") & (rr.metric == "map")]
     for _, r in mean.iterrows():
-        label = (f"{r.model} (paper)", paper.SAMPLER_LABELS[r.sampler])
+        label = (f"{r.model} (paper)", kind_label(r.sampler))
         assert summary.loc[label, f"{r.setting} map"] == r.value
     assert "multi r@10" in summary.columns and "multi r@1" not in summary.columns
     with pytest.raises(ValueError, match="no LAReQA numbers"):

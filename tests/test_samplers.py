@@ -38,7 +38,9 @@ def check_kind(kind, rows, meta=META):
         return (q == p).all() and len(set(q)) == 1
     if kind == "xy":
         return (q != p).all()
-    return (q == p).all()  # xx
+    if kind == "xx":
+        return (q == p).all()
+    raise AssertionError(f"unknown kind {kind!r}")
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -56,6 +58,17 @@ def test_every_batch_is_of_one_kind_full_and_group_free(kind):
 def test_xx_mixes_languages_and_xx_mono_does_not():
     mixed = [len(set(META.query_lang[rows])) for _, _, rows in sampler("xx").batches()]
     assert max(mixed) > 1
+    single = [len(set(META.query_lang[rows])) for _, _, rows in sampler("xx-mono").batches()]
+    assert set(single) == {1}
+
+
+def test_the_kind_table_names_runs_and_alpha_as_before():
+    from hybridlib.samplers import KIND_TABLE, acting_alpha, kind_label, run_stem
+
+    assert KINDS == ("xx-mono", "xy", "hybrid", "xx") and "any" in KIND_TABLE and "any" not in KINDS
+    assert [kind_label(k) for k in KINDS] == ["X-X-mono", "X-Y", "hybrid", "X-X"] and kind_label("zero-shot") == "zero-shot"
+    assert [acting_alpha(k, 0.25) for k in KINDS] == [1.0, 0.0, 0.25, None]
+    assert run_stem("hybrid", 0.5, 2) == "hybrid-a0.5-s2" and run_stem("xy", 0.5, 1) == "xy-s1", "finished runs keep their folders"
 
 
 def test_xy_pair_mode_holds_one_language_pair_per_batch():
