@@ -170,6 +170,7 @@ def build_training_pairs(
     if source in dataset_names():
         groups = parallel_groups_from_lareqa(source, languages, data_dir, max_groups)
     else:
+        check_training_source(source)
         groups = load_english_qa(source, **(qa_options or {}))
         if max_groups is not None:
             groups = groups[groups.group_id.isin(groups.group_id.unique()[:max_groups])]
@@ -184,6 +185,22 @@ def build_training_pairs(
     dataset = Dataset.from_pandas(pairs, preserve_index=False)
     dataset.info.description = json.dumps(meta)
     return dataset
+
+
+def check_training_source(source: str) -> None:
+    """Refuse a training source that is neither a LAReQA set, a local QA file nor a hub dataset id, naming the
+    known ones (a misspelt ``xquad_r`` must not go to the hub)."""
+    import difflib
+
+    path = Path(str(source)).expanduser()
+    if path.suffix in (".json", ".jsonl", ".csv", ".parquet") or path.exists():
+        return
+    close = difflib.get_close_matches(str(source).lower().replace("_", "-"), dataset_names(), n=1, cutoff=0.6)
+    if close or "/" not in str(source):
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(f"unknown training source {source!r}: {hint}a training source is a LAReQA set "
+                         f"({', '.join(dataset_names())}), a local .json/.jsonl/.csv/.parquet file, or a hub "
+                         "dataset id such as 'rajpurkar/squad'")
 
 
 def training_meta(dataset) -> dict[str, Any]:

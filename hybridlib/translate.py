@@ -282,6 +282,10 @@ def translate(
     check_language(tgt)
     if src == tgt:
         raise ValueError(f"source and target are both {src!r}")
+    with_nul = [i for i, t in enumerate(texts) if "\x00" in t]
+    if with_nul:
+        raise ValueError(f"text {with_nul[0]} (of {len(with_nul)}) holds a NUL character, which MT engines drop "
+                         "without a word: remove it first")
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     engine = make_backend(backend, model, **backend_kwargs)

@@ -156,3 +156,11 @@ def test_evaluating_on_training_data_is_refused_unless_allowed():
     ev = evaluate_lareqa(enc, ds, allow_trained_on=True, progress=False)
     assert ev.summary["mono"]["map"] > 0
     guard_evaluation(enc, "xquad-r")  # another set is fine
+
+
+def test_a_misspelt_training_source_is_named_not_sent_to_the_hub():
+    with pytest.raises(ValueError, match="did you mean 'xquad-r'"):
+        pairs.build_training_pairs("xquad_r", evaluation_sets=["mlqa-r"])
+    with pytest.raises(ValueError, match="hub dataset id"):
+        pairs.check_training_source("squad")
+    pairs.check_training_source("rajpurkar/squad")  # a hub id passes the check (loading it needs the hub)

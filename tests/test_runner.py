@@ -131,6 +131,12 @@ def test_a_failed_stage_is_recorded_outside_figures_and_not_skipped_next_time(tm
     manifest = json.loads((tmp_path / runner.MANIFEST).read_text())
     assert manifest["stages"]["01_only.ipynb"]["status"] == "done"
     assert manifest["environment"]["git_dirty"] in (True, False)
+    good = (tmp_path / "out" / "01_only.ipynb").read_text()
+    flag.write_text("")
+    with pytest.raises(runner.NotebookFailed, match="01_only.failed.ipynb"):
+        runner.run("t", output_dir=tmp_path / "out", force=True)
+    assert (tmp_path / "out" / "01_only.ipynb").read_text() == good, "a failed re-run keeps the last good copy"
+    assert json.loads((tmp_path / runner.MANIFEST).read_text()) == manifest, "and the manifest it belongs to"
 
 
 def test_git_dirty_leaves_out_the_runners_own_outputs(monkeypatch):
@@ -161,3 +167,41 @@ def test_stale_stages_are_named_when_the_code_or_a_notebook_changes(tmp_path, mo
     assert runner.stale_stages("t") == ["02_second.ipynb"]
     monkeypatch.setattr(runner, "code_fingerprint", lambda: "other code")
     assert runner.stale_stages("t") == ["01_first.ipynb", "02_second.ipynb"]
+
+
+def test_a_second_runner_on_the_same_build_tree_is_refused_naming_the_holder(tmp_path, monkeypatch):
+    import os
+
+    books = tmp_path / "notebooks"
+    (books / "params").mkdir(parents=True)
+    _stage(books / "01_first.ipynb", "figures_dir = 'x'", "print(1)")
+    (books / "params" / "t.yaml").write_text(f"figures_dir: {tmp_path / 'fig'}\n")
+    monkeypatch.setattr(runner, "notebooks_dir", lambda: books)
+    out = tmp_path / "build" / "t"
+    with runner.build_lock(out.parent / "runner.lock"):
+        with pytest.raises(runner.RunnerBusy, match=f"pid {os.getpid()}, started"):
+            runner.run("t", output_dir=out)
+        assert not (out / "01_first.ipynb").exists(), "nothing ran"
+    assert runner.run("t", output_dir=out)["01_first.ipynb"] > 0, "the lock is released with its holder"
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"alpha": 1.5}, "alpha must be in"),
+    ({"alpha": "0.5"}, "alpha must be a number"),
+    ({"train_samplers": ["xx-mono", "x-y"]}, "unknown sampler"),
+    ({"alpha_grid": [0.0, 2.0]}, "alpha must be in"),
+    ({"languages": ["en", "klingon"]}, "klingon"),
+    ({"max_groups": 0}, "max_groups must be a positive"),
+    ({"max_seq_length": -1}, "max_seq_length must be a positive"),
+    ({"directions": {"xquad-r": "xquad-r"}}, "trained on itself"),
+    ({"directions": {"squad": "mlqa-r"}}, "unknown evaluation set"),
+    ({"data_fractions": [0.5, 0.0]}, "shares in"),
+    ({"train_config": "huge"}, "no training config"),
+    ({"model": "./no/such/model"}, "does not exist"),
+])
+def test_every_value_is_checked_before_stage_01(tmp_path, override, message):
+    from hybridlib.models import ModelLoadError
+
+    with pytest.raises((ValueError, TypeError, ModelLoadError), match=message):
+        runner.run("smoke", output_dir=tmp_path / "out", overrides=override)
+    assert not (tmp_path / "out").exists(), "no stage started"

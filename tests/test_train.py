@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -231,3 +232,28 @@ def test_prefixes_come_from_the_base_models_registry_entry(tmp_path):
     for bad in (0, -3):
         with pytest.raises(ValueError, match="max_seq_length"):
             train.TrainConfig(max_seq_length=bad)
+
+
+def test_resume_skips_a_checkpoint_a_kill_left_incomplete_and_cleans_it(tiny_xlmr, tmp_path):
+    data = synthetic_pairs()
+    cfg = config(tiny_xlmr, max_steps=4, save_steps=1)
+    whole = train.fine_tune(str(tiny_xlmr), data, sampler="hybrid", config=cfg, seed=1,
+                            output_dir=tmp_path / "whole", progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        train.fine_tune(str(tiny_xlmr), data, sampler="hybrid", config=cfg, seed=1, output_dir=tmp_path / "cut",
+                        progress=False, callbacks=[Interrupt()])
+    checkpoints = tmp_path / "cut" / "checkpoints"
+    last = checkpoints / "checkpoint-2"
+    for f in last.iterdir():  # a kill while checkpoint-2 was written: only its config made it
+        if f.name != "config.json":
+            shutil.rmtree(f) if f.is_dir() else f.unlink()
+    (checkpoints / "tmp-model.safetensors.tmp").write_bytes(b"\0" * 1024)
+    assert not train.checkpoint_is_complete(last) and train.checkpoint_is_complete(checkpoints / "checkpoint-1")
+    assert train.last_checkpoint(tmp_path / "cut").endswith("checkpoint-1")
+    assert not last.exists() and not (checkpoints / "tmp-model.safetensors.tmp").exists(), "the kill's leftovers go"
+    resumed = train.fine_tune(str(tiny_xlmr), data, sampler="hybrid", config=cfg, seed=1,
+                              output_dir=tmp_path / "cut", progress=False)
+    assert json.loads((resumed / "hybridlib_training.json").read_text())["resumed_from"].endswith("checkpoint-1")
+    np.testing.assert_allclose(load_encoder(resumed).encode(["en question 3?"]),
+                               load_encoder(whole).encode(["en question 3?"]), rtol=1e-4, atol=1e-6)
+    assert not checkpoints.exists(), "a finished run keeps its final model only"

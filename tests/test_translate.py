@@ -84,6 +84,8 @@ def test_bad_requests_fail_before_translating(tmp_path):
     recorder = Recorder()
     with pytest.raises(TypeError, match="not one string"):
         mt.translate("Hello world", "en", "es", backend=recorder, cache=None)
+    with pytest.raises(ValueError, match="NUL character"):
+        mt.translate(["fine", "a\x00b"], "en", "es", backend=recorder, cache=None)
     assert recorder.batches == [], "refused before translating"
 
 
