@@ -225,26 +225,47 @@ def embed_texts(
 STATIC_LABEL = "static embeddings (trained from scratch; grid model)"
 
 
+def static_vocabulary(texts: Sequence[str], vocab_size: int) -> list[str]:
+    """A WordPiece vocabulary learnt deterministically from ``texts``: ``[PAD]``, ``[UNK]``, every character seen
+    (alone and as a ``##`` continuation, so that any word of the texts can be spelt), then the most frequent
+    words, ties broken alphabetically, up to ``vocab_size`` entries. (The ``tokenizers`` WordPiece trainer gives
+    a slightly different vocabulary from run to run, huggingface/tokenizers#1794.)"""
+    from collections import Counter
+
+    from tokenizers import normalizers, pre_tokenizers
+
+    normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=False)
+    split = pre_tokenizers.BertPreTokenizer()
+    words: Counter[str] = Counter()
+    for text in texts:
+        words.update(w for w, _ in split.pre_tokenize_str(normalizer.normalize_str(text)))
+    chars = sorted({c for w in words for c in w})
+    vocab = ["[PAD]", "[UNK]"] + chars + ["##" + c for c in chars]
+    room = max(0, vocab_size - len(vocab))
+    frequent = sorted((w for w in words if len(w) > 1), key=lambda w: (-words[w], w))[:room]
+    return vocab + frequent
+
+
 def build_static_encoder(texts: Sequence[str], *, vocab_size: int = 20000, dim: int = 256, seed: int = 0):
-    """A fast encoder for grids (alpha, seeds): a WordPiece tokenizer trained here on ``texts`` and a mean of
-    randomly initialised token embeddings (sentence-transformers' ``StaticEmbedding``), to be trained from scratch.
+    """A fast encoder for grids (alpha, seeds): a WordPiece vocabulary learnt here from ``texts``
+    (:func:`static_vocabulary`, the same for the same texts) and a mean of randomly initialised token embeddings
+    (sentence-transformers' ``StaticEmbedding``), to be trained from scratch.
 
     It is not a pretrained model: label its numbers as such (``hybridlib_model_id`` says so).
     """
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import StaticEmbedding
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
     if not texts:
         raise ValueError("the static encoder's tokenizer needs texts to learn from")
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    vocab = static_vocabulary(texts, vocab_size)
+    tokenizer = Tokenizer(models.WordPiece({token: i for i, token in enumerate(vocab)}, unk_token="[UNK]",
+                                           max_input_chars_per_word=100))
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=False)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.train_from_iterator(list(texts), trainers.WordPieceTrainer(
-        vocab_size=vocab_size, special_tokens=["[PAD]", "[UNK]"], show_progress=False))
-    # each token's initial vector comes from the token itself and the seed, not from its id: the tokenizer
-    # trainer may number tokens differently from run to run, and the model must not change with it
+    # each token's initial vector comes from the token itself and the seed, not from its id
     weights = np.zeros((tokenizer.get_vocab_size(), dim), dtype=np.float32)
     for token, idx in tokenizer.get_vocab().items():
         digest = hashlib.sha256(f"{seed}\x1f{token}".encode()).digest()[:8]

@@ -114,3 +114,14 @@ def test_static_grid_encoder_is_deterministic_per_seed():
     assert make(3).hybridlib_model_id.startswith("static-")
     with pytest.raises(ValueError, match="needs texts"):
         models.build_static_encoder([])
+
+
+def test_static_vocabulary_is_the_same_every_time_and_spells_every_word():
+    texts = ["Der Hund läuft.", "the dog runs", "the cat runs", "el perro corre"] * 3 + ["zebra"]
+    vocab = models.static_vocabulary(texts, vocab_size=60)
+    assert vocab == models.static_vocabulary(list(reversed(texts)), vocab_size=60), "order of texts does not matter"
+    assert vocab[:2] == ["[PAD]", "[UNK]"] and len(vocab) == len(set(vocab))
+    words = vocab[vocab.index("##ä") + 1:] if "##ä" in vocab else []
+    assert words[:2] == ["runs", "the"], "most frequent first: runs and the, 6 times each, ties alphabetical"
+    tokenizer = models.build_static_encoder(texts, vocab_size=60, dim=4)[0].tokenizer
+    assert "[UNK]" not in tokenizer.encode("zebra läuft").tokens, "any word of the texts is spelt from its characters"
