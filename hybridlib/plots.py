@@ -168,7 +168,7 @@ def heatmap_grid(
     title: str | None = None,
     difference: bool = False,
     fmt: str = ".2f",
-    ncols: int = 3,
+    ncols: int | None = None,
     value_label: str = "mAP",
 ) -> plt.Figure:
     """One annotated heatmap per entry of ``matrices`` (panel title = key) on one shared, labelled colour bar:
@@ -177,7 +177,7 @@ def heatmap_grid(
     n = len(matrices)
     if n == 0:
         raise ValueError("no matrices to plot")
-    ncols = min(ncols, n)
+    ncols = min(ncols or (2 if n == 4 else 3), n)  # four panels as 2 x 2, no empty slot
     nrows = -(-n // ncols)
     size = 0.5 * max(len(m.columns) for m in matrices.values()) + 2.0
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size + 1.2, nrows * size + 0.6), squeeze=False)
