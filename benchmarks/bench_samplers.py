@@ -4,7 +4,7 @@ In one run, on the same training pairs and model: the time our samplers take to 
 steps per second with each of our samplers and with sentence-transformers' default sampler. Goal: drawing a
 batch costs under 2% of a training step.
 
-    python benchmarks/bench_samplers.py --training-set build/data/training --steps 10
+    python benchmarks/bench_samplers.py --training-set build/data/training/mlqa-r --steps 10
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def default_sampler_steps(train_set, config: train.TrainConfig, steps: int) -> f
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--training-set", default="build/data/training")
+    ap.add_argument("--training-set", default="build/data/training/mlqa-r")
     ap.add_argument("--config", default="default")
     ap.add_argument("--steps", type=int, default=10)
     args = ap.parse_args()
