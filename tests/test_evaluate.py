@@ -77,10 +77,13 @@ def test_pairs_without_questions_are_left_out():
 
 def test_each_distinct_text_is_encoded_once_and_the_cache_skips_encoding(tmp_path):
     ds = toy_dataset(LAYOUT)
+    same = "the same sentence in every paragraph."  # repeated texts: each must be encoded once
+    ds.candidates.loc[ds.candidates.sentence.str.contains("filler .* 0", regex=True), "sentence"] = same
+    assert (ds.candidates.sentence == same).sum() > 3
     enc = HashEncoder()
     first = evaluate_lareqa(enc, ds, cache_dir=tmp_path, model_name="hash", progress=False)
     distinct = set(ds.questions.text) | set(ds.candidates.sentence)
-    assert sorted(enc.texts) == sorted(distinct)
+    assert sorted(enc.texts) == sorted(distinct), "each distinct text once"
     enc2 = HashEncoder()
     second = evaluate_lareqa(enc2, ds, cache_dir=tmp_path, model_name="hash", progress=False)
     assert enc2.calls == 0
@@ -95,7 +98,10 @@ def test_prefixes_and_candidate_text_reach_the_encoder():
     enc = HashEncoder()
     evaluate_lareqa(enc, ds, query_prefix="Query: ", passage_prefix="Passage: ",
                     candidate_text="sentence+context", progress=False)
-    assert all(t.startswith(("Query: ", "Passage: ")) for t in enc.texts)
+    questions = {t for t in enc.texts if t.startswith("Query: ")}
+    assert questions == {"Query: " + q for q in ds.questions.text}, "questions get the query prefix, and only they"
+    assert len(enc.texts) == len(questions) + len(ds.candidates)
+    assert all(t.startswith("Passage: ") for t in set(enc.texts) - questions)
     answer = next(t for t in enc.texts if "answer g1" in t and t.startswith("Passage: en"))
     assert "filler" in answer, "the paragraph follows the sentence"
 
@@ -138,3 +144,21 @@ def test_real_xquad_r_subset_with_perfect_encoder(real_data_dir):
     ev = evaluate_lareqa(PerfectEncoder(ds), ds, progress=False)
     assert ev.summary["multi"]["map"] == pytest.approx(1.0)
     assert ev.rank_distance["mean"] == pytest.approx(2.0)  # 3 parallel answers: ranks 1..3
+
+
+def test_rank_distance_matches_a_brute_force_count_on_random_embeddings():
+    ds = toy_dataset(LAYOUT, filler=3)
+    ev = evaluate_lareqa(HashEncoder(8), ds, progress=False)
+    enc = HashEncoder(8)
+    q = normalize(enc.encode(list(ds.questions.text)))
+    cands = ds.candidates.sort_values("lang", kind="stable", key=lambda c: c.map({l: i for i, l in enumerate(ds.languages)}))
+    c = normalize(enc.encode(list(cands.sentence)))
+    multi = ev.per_query[ev.per_query.setting == "multi"].set_index("qid")
+    for i, row in enumerate(ds.questions.itertuples()):
+        scores = c @ q[i]
+        order = np.argsort(-scores, kind="stable")
+        rank = np.empty(len(order), int)
+        rank[order] = np.arange(1, len(order) + 1)
+        relevant = [j for j, groups in enumerate(cands.groups) if row.group in groups]
+        expected = rank[relevant].max() - rank[relevant].min()
+        assert multi.loc[row.qid, "rank_distance"] == expected, row.qid

@@ -26,8 +26,10 @@ def test_papermill_reads_every_assignment_of_the_parameters_cells():
         assert runner.declared_parameters(nb) == assigned, nb.name
 
 
-def test_the_four_scales_have_parameter_files():
+def test_the_four_scales_have_parameter_files_whose_values_pass_the_checks():
     assert {"smoke", "default", "paper-xlmr", "paper-labse"} <= set(runner.scales())
+    for scale in runner.scales():
+        runner.check_values(runner.load_parameters(scale))
 
 
 @pytest.mark.parametrize("scale", runner.scales())

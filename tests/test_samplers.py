@@ -167,10 +167,16 @@ def test_the_default_sampler_puts_translations_together():
 @given(n_groups=st.integers(10, 40), batch=st.integers(1, 8), alpha=st.floats(0, 1), seed=st.integers(0, 99))
 def test_properties_hold_on_random_data(n_groups, batch, alpha, seed):
     meta = synthetic_meta(n_groups, seed=seed)
+    # independently: a needed pool (each language's monolingual pairs when alpha > 0, the cross-lingual pairs when
+    # alpha < 1) with fewer distinct groups than a batch cannot be filled without repeating a group
+    mono_groups = [len(set(meta.group[meta.mono & (meta.query_lang == lang)])) for lang in set(meta.query_lang[meta.mono])]
+    too_few = (alpha > 0 and min(mono_groups) < batch) or (alpha < 1 and len(set(meta.group[~meta.mono])) < batch)
     try:
         s = ParallelBatchSampler(range(len(meta)), batch, meta=meta, kind="hybrid", alpha=alpha, seed=seed)
     except SamplerError:
-        return  # too few groups in some language for this batch size: refused up front
+        assert too_few, "refused although every needed pool can fill a batch"
+        return
+    assert not too_few, "accepted although a needed pool cannot fill a batch"
     for kind, _, rows in s.batches():
         assert len(rows) == batch and len(set(meta.group[rows])) == batch
         assert check_kind(kind, np.array(rows), meta)
