@@ -343,13 +343,18 @@ def _run_locked(scale: str, parameters: dict[str, Any], out_dir: Path, only: lis
         started = _now()
         state = out_dir / "state.json"  # running / failed stages: never in figures/, which only finished ones touch
         write_manifest(state, {nb.name: {"key": key, "status": "running", "started": started}})
-        failed_copy = out_dir / f"{nb.stem}.failed.ipynb"  # the last good executed copy stays until a run succeeds
+        running = out_dir / f"{nb.stem}.running.ipynb"  # the last good executed copy stays until a run succeeds
         try:
-            times[nb.name] = run_notebook(nb, failed_copy, parameters, log_output)
-        except BaseException:
+            times[nb.name] = run_notebook(nb, running, parameters, log_output)
+        except BaseException as exc:
             write_manifest(state, {nb.name: {"key": key, "status": "failed", "started": started, "ended": _now()}})
+            if running.exists():
+                failed = out_dir / f"{nb.stem}.failed.ipynb"
+                os.replace(running, failed)
+                if isinstance(exc, NotebookFailed):
+                    raise NotebookFailed(str(exc).replace(str(running), str(failed))) from None
             raise
-        os.replace(failed_copy, out_dir / nb.name)
+        os.replace(running, out_dir / nb.name)
         stages[nb.name] = {"key": key, "status": "done", "started": started, "ended": _now(),
                            "seconds": round(times[nb.name], 1)}
         write_manifest(path, manifest)
