@@ -123,17 +123,38 @@ def iter_corpus(lang: str, corpus: str | os.PathLike[str] | Iterable[dict] | Non
         stream = load_dataset(sources()["corpus"], lang, split="train", streaming=True,
                               revision=sources()["corpus_revision"])
     else:
-        folder = Path(corpus)
-        if (folder / lang).is_dir():
-            folder = folder / lang
-        if not folder.is_dir():
-            raise FileNotFoundError(f"corpus folder {folder} does not exist")
-        files = sorted(str(f) for f in folder.iterdir() if f.name.endswith((".jsonl", ".jsonl.gz", ".parquet")))
-        if not files:
-            raise FileNotFoundError(f"no *.jsonl, *.jsonl.gz or *.parquet corpus files in {folder}")
+        files = corpus_files(lang, corpus)
         kind = "parquet" if files[0].endswith(".parquet") else "json"
         stream = load_dataset(kind, data_files=files, split="train", streaming=True)
     yield from stream
+
+
+def corpus_files(lang: str, corpus: str | os.PathLike[str]) -> list[str]:
+    """The corpus files of ``lang`` in a folder (``<folder>/<lang>/`` if that exists); raises FileNotFoundError
+    naming the folder when there are none."""
+    folder = Path(corpus)
+    if (folder / lang).is_dir():
+        folder = folder / lang
+    if not folder.is_dir():
+        raise FileNotFoundError(f"MIRACL corpus folder {folder} does not exist (language {lang})")
+    files = sorted(str(f) for f in folder.iterdir() if f.name.endswith((".jsonl", ".jsonl.gz", ".parquet")))
+    if not files:
+        raise FileNotFoundError(f"no *.jsonl, *.jsonl.gz or *.parquet corpus files for {lang} in {folder}")
+    return files
+
+
+def check_corpora(languages: Sequence[str], corpus) -> None:
+    """Every language's corpus located before any encoding: its files in a folder, an entry of a mapping, or,
+    for the hub, a hub that is not switched off."""
+    for lang in languages:
+        source = corpus.get(lang) if isinstance(corpus, dict) else corpus
+        if isinstance(corpus, dict) and source is None:
+            raise ValueError(f"no MIRACL corpus given for {lang}: the mapping has {sorted(corpus)}")
+        if source is None and os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
+            raise FileNotFoundError("MIRACL's corpus comes from the hub (miracl/miracl-corpus), which is switched off "
+                                    "(HF_HUB_OFFLINE=1): pass corpus= a folder of MIRACL-format files")
+        if isinstance(source, (str, os.PathLike)):
+            corpus_files(lang, source)
 
 
 def passage_text(doc: dict) -> str:
@@ -299,7 +320,8 @@ def evaluate_miracl(
 
     ``corpus``: None (the hub), a folder (see :func:`iter_corpus`) or ``{lang: iterable of passages}``.
     ``index="hnsw"`` searches approximately and reports its recall@k against exact search in ``meta``.
-    Topics and qrels of every language are read (and checksummed) before any encoding starts.
+    Topics and qrels of every language are read (and checksummed), and every language's corpus located, before any
+    encoding starts.
     """
     langs = check_languages(languages)
     if index not in INDEXES:
@@ -307,6 +329,7 @@ def evaluate_miracl(
     if k < 100:
         raise ValueError(f"k must be at least 100 (Recall@100), got {k}")
     inputs = {lang: (load_topics(lang, data_dir), load_qrels(lang, data_dir)) for lang in langs}
+    check_corpora(langs, corpus)  # a missing corpus for a later language stops us before the first encoding
     model_id = model_name or getattr(encoder, "hybridlib_model_id", None)
     frames, meta = [], {}
     for lang in langs:

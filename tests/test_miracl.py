@@ -120,6 +120,14 @@ def test_bad_inputs_fail_before_any_encoding(real_data_dir, tmp_path):
         evaluate.evaluate_miracl(encoder, ["sw"], corpus={}, data_dir=real_data_dir, k=10)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         evaluate.evaluate_miracl(encoder, ["sw"], corpus=tmp_path / "nowhere", data_dir=real_data_dir)
+    corpus = tmp_path / "corpus"
+    (corpus / "sw").mkdir(parents=True)
+    (corpus / "sw" / "docs.jsonl").write_text('{"docid": "1#0", "title": "", "text": "x"}\n')
+    (corpus / "te").mkdir()  # the later language's folder is empty: found before sw is encoded
+    with pytest.raises(FileNotFoundError, match="for te in"):
+        evaluate.evaluate_miracl(encoder, ["sw", "te"], corpus=corpus, data_dir=real_data_dir)
+    with pytest.raises(ValueError, match="no MIRACL corpus given for te"):
+        evaluate.evaluate_miracl(encoder, ["sw", "te"], corpus={"sw": []}, data_dir=real_data_dir)
     assert encoder.calls == 0
     bad = tmp_path / "data" / "miracl" / "topics"
     bad.mkdir(parents=True)
