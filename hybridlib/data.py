@@ -26,6 +26,7 @@ import os
 import urllib.error
 import urllib.request
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -247,8 +248,10 @@ class LareqaDataset:
         """The parallel group ids, in order of first appearance."""
         return pd.Index(self.questions["group"].unique())
 
-    def subset(self, languages: list[str] | None = None, max_groups: int | None = None) -> LareqaDataset:
-        """The same dataset restricted to ``languages`` and to the first ``max_groups`` parallel groups.
+    def subset(self, languages: list[str] | None = None, max_groups: int | None = None,
+               groups: Collection[str] | None = None) -> LareqaDataset:
+        """The same dataset restricted to ``languages``, to the parallel groups in ``groups`` (all when None) and
+        of those to the first ``max_groups``.
 
         Candidates are kept from the paragraphs that hold a kept question, so the pools shrink with the
         questions; a kept candidate's groups are cut to the kept groups.
@@ -261,8 +264,13 @@ class LareqaDataset:
         if max_groups is not None and max_groups < 1:
             raise ValueError(f"max_groups must be positive, got {max_groups}")
         q = self.questions[self.questions["lang"].isin(langs)]
-        groups = list(dict.fromkeys(q["group"]))
-        keep = set(groups if max_groups is None else groups[:max_groups])
+        if groups is not None:
+            wanted = set(map(str, groups))
+            q = q[q["group"].astype(str).isin(wanted)]
+            if q.empty:
+                raise ValueError(f"none of the {len(wanted)} groups asked for is in {self!r}")
+        order = list(dict.fromkeys(q["group"]))
+        keep = set(order if max_groups is None else order[:max_groups])
         q = q[q["group"].isin(keep)].reset_index(drop=True)
         c = self.candidates[self.candidates["paragraph"].isin(set(q["paragraph"]))].copy()
         c["groups"] = [tuple(g for g in gs if g in keep) for gs in c["groups"]]

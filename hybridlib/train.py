@@ -325,6 +325,10 @@ def fine_tune(
         evaluator=_evaluator(eval_set.to_pandas(), config) if eval_set is not None and config.select_by == "map"
         else None,
     )
+    if not progress:  # without a progress bar the trainer prints every log line instead
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
     for callback in callbacks or []:
         trainer.add_callback(callback)
     recorder = _BatchRecorder(trainer.data_collator) if record_batches else None
@@ -420,7 +424,7 @@ def _run_name(sampler: str, alpha: float, seed: int, config: TrainConfig, data_k
     return f"{run_stem(sampler, alpha, seed)}-{digest}"
 
 
-def _planned_runs(runs: list[dict[str, Any]], config: TrainConfig, train_set) -> list[tuple[str, float, int, str]]:
+def planned_runs(runs: list[dict[str, Any]], config: TrainConfig, train_set) -> list[tuple[str, float, int, str]]:
     """Each run's sampler, alpha, seed and folder name; every run is checked, and the data hashed once."""
     data_key = _data_key(train_set)
     planned = []
@@ -495,7 +499,7 @@ def train_runs(
 
     config = TrainConfig.of(config)
     rows = []
-    for sampler, alpha, seed, name in tqdm(_planned_runs(runs, config, train_set), desc="training runs",
+    for sampler, alpha, seed, name in tqdm(planned_runs(runs, config, train_set), desc="training runs",
                                            disable=not progress):
         out = project_path(models_dir) / name
         done = (out / "final" / TRAINING_RECORD).is_file()
@@ -517,7 +521,7 @@ def find_runs(
     ``sampler``, ``alpha``, ``seed``, ``path``, ``training_seconds``); raises naming the runs not trained yet."""
     config = TrainConfig.of(config)
     rows, missing = [], []
-    for sampler, alpha, seed, name in _planned_runs(runs, config, train_set):
+    for sampler, alpha, seed, name in planned_runs(runs, config, train_set):
         final = project_path(models_dir) / name / "final"
         if not (final / TRAINING_RECORD).is_file():
             missing.append(name)

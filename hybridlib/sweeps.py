@@ -1,0 +1,171 @@
+"""Sweeps of small fine-tuning runs (notebook 07): every run is trained, scored on every evaluation set, and only
+its scores are kept.
+
+A sweep crosses named training sets (*conditions*: a domain's pairs, a general sample, ...) with samplers and seeds.
+Each run trains with :func:`hybridlib.train.fine_tune` (no validation split: the last step's model is scored), is
+evaluated with :func:`hybridlib.evaluate.evaluate_lareqa` at the length and with the prefixes it was trained with
+(the leakage guard reads its content record), and its evaluations are written atomically beside its folder name
+(:func:`hybridlib.train.run_name`: settings and data). The model folder is then removed (``keep_models`` keeps it),
+so a sweep of dozens of runs costs no disk; an interrupted sweep resumes at the first run without scores.
+
+Every run's sampler is built on its data before the first run trains, so a batch larger than a condition's data
+fails at once.
+
+Example::
+
+    scored = sweep({"domain": domain_pairs, "general": general_pairs}, ["xx-mono", "xy", "hybrid"], [0, 1],
+                   eval_sets={"in-domain": xq_in, "out-of-domain": xq_out}, config="default",
+                   work_dir="build/sweeps/default")
+    scored["in-domain"]["domain"].summary()     # a RunEvaluations per evaluation set and condition
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import pickle
+import re
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from . import _io
+from .comparison import REFERENCE, RunEvaluations
+from .data import LareqaDataset
+from .encoders import prompts_for
+from .evaluate import LareqaEvaluation, evaluate_lareqa
+from .models import TRAINING_RECORD, load_encoder
+from .pairs import PAIR_COLUMNS
+from .paths import project_path
+from .samplers import PairMeta, SamplerFactory
+from .train import TrainConfig, planned_runs, fine_tune
+
+SCORES = "scores"  # the folder of a run's evaluations, beside its (removed) model
+
+
+def slug(text: str) -> str:
+    """``text`` as a file name: ``"domain 25%"`` -> ``domain-25pct``."""
+    return re.sub(r"[^A-Za-z0-9.]+", "-", text.replace("%", "pct")).strip("-") or "x"
+
+
+def evaluation_key(dataset: LareqaDataset, max_seq_length: int | None, prefixes: tuple[str, str]) -> str:
+    """A short hash of what an evaluation depends on besides the model: the questions and candidates of
+    ``dataset``, the length and the prefixes."""
+    parts = [dataset.name, ",".join(dataset.languages), str(max_seq_length), *prefixes,
+             *dataset.questions["qid"].astype(str), *dataset.candidates["cid"].astype(str)]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
+
+
+def plan(conditions: dict[str, object], samplers: Sequence[str], seeds: Sequence[int], config: TrainConfig, *,
+         alpha: float = 0.5) -> pd.DataFrame:
+    """One row per run (``condition``, ``sampler``, ``alpha``, ``seed``, ``run``: its folder name); every
+    sampler is built on its condition's data first, so one that cannot fill a batch raises here."""
+    rows = []
+    for condition, data in conditions.items():
+        missing = set(PAIR_COLUMNS) - set(data.column_names)
+        if missing:
+            raise ValueError(f"condition {condition!r} lacks the column(s) {sorted(missing)}")
+        specs = [{"sampler": s, "alpha": alpha, "seed": int(seed)} for s in samplers for seed in seeds]
+        meta, texts = PairMeta.from_dataset(data), data.select_columns(["query", "passage"])
+        for sampler in samplers:
+            try:
+                SamplerFactory(meta, sampler, alpha, 0)(texts, config.batch_size)
+            except ValueError as exc:
+                raise type(exc)(f"condition {condition!r}, sampler {sampler!r}: {exc}") from None
+        rows += [{"condition": condition, "sampler": s, "alpha": a, "seed": seed, "run": name}
+                 for s, a, seed, name in planned_runs(specs, config, data)]
+    return pd.DataFrame(rows, columns=["condition", "sampler", "alpha", "seed", "run"])
+
+
+def _read(path: Path) -> LareqaEvaluation:
+    with open(path, "rb") as fh:
+        return pickle.load(fh)
+
+
+def _write(path: Path, evaluation: LareqaEvaluation) -> None:
+    with _io.atomic_open(path, "wb") as fh:
+        pickle.dump(evaluation, fh)
+
+
+def score_run(folder: Path, base, data, sampler: str, alpha: float, seed: int, config: TrainConfig,
+              eval_sets: dict[str, LareqaDataset], *, keep_model: bool = False) -> dict[str, LareqaEvaluation]:
+    """One run: its evaluations on every set, read from ``folder/scores`` when there; else a copy of ``base`` (the
+    loaded base model, left untouched) is trained, scored and the scores written; the model folder is removed
+    afterwards unless ``keep_model``."""
+    prefixes = (config.query_prefix, config.passage_prefix)
+    paths = {name: folder / SCORES / f"{slug(name)}-{evaluation_key(ds, config.max_seq_length, prefixes)}.pkl"
+             for name, ds in eval_sets.items()}
+    if all(p.is_file() for p in paths.values()):
+        return {name: _read(p) for name, p in paths.items()}
+    final = folder / "model" / "final"
+    if (final / TRAINING_RECORD).is_file():  # trained before an interruption: score the saved model
+        encoder = load_encoder(final, max_seq_length=config.max_seq_length)
+    else:
+        encoder = copy.deepcopy(base)
+        final = fine_tune(encoder, data, sampler=sampler, alpha=alpha, config=config, seed=seed,
+                          output_dir=folder / "model", progress=False)
+        encoder[0].auto_model.config._name_or_path = str(final)  # where it now lives: the leakage guard reads it
+    query_prefix, passage_prefix = prompts_for(final)
+    out = {}
+    for name, ds in eval_sets.items():
+        out[name] = evaluate_lareqa(encoder, ds, query_prefix=query_prefix, passage_prefix=passage_prefix,
+                                    model_name=folder.name, progress=False)
+        _write(paths[name], out[name])
+    if not keep_model:
+        shutil.rmtree(folder / "model", ignore_errors=True)
+    return out
+
+
+def reference_evaluations(encoder, eval_sets: dict[str, LareqaDataset], prefixes: tuple[str, str], *,
+                          cache_dir: str | os.PathLike[str] | None = None) -> dict[str, LareqaEvaluation]:
+    """The untuned ``encoder`` on every evaluation set, with ``prefixes`` (its own)."""
+    return {name: evaluate_lareqa(encoder, ds, query_prefix=prefixes[0], passage_prefix=prefixes[1],
+                                  cache_dir=cache_dir, progress=False) for name, ds in eval_sets.items()}
+
+
+def sweep(
+    conditions: dict[str, object],
+    samplers: Sequence[str],
+    seeds: Sequence[int],
+    *,
+    eval_sets: dict[str, LareqaDataset],
+    config: TrainConfig | str,
+    work_dir: str | os.PathLike[str],
+    alpha: float = 0.5,
+    reference: bool = True,
+    cache_dir: str | os.PathLike[str] | None = None,
+    keep_models: bool = False,
+    progress: bool = True,
+) -> dict[str, dict[str, RunEvaluations]]:
+    """Train every (condition, sampler, seed) run, score it on every evaluation set; returns
+    ``{evaluation set: {condition: RunEvaluations}}``, each with the untuned base model as ``"zero-shot"`` when
+    ``reference`` is set. ``conditions`` maps a name to a pair dataset (:func:`hybridlib.pairs.build_training_pairs`
+    rows); runs live in ``work_dir/<condition>/<run name>``."""
+    config = TrainConfig.of(config)
+    if not conditions or not samplers or not seeds or not eval_sets:
+        raise ValueError("a sweep needs at least one condition, sampler, seed and evaluation set")
+    runs = plan(conditions, samplers, seeds, config, alpha=alpha)
+    base = load_encoder(config.model, max_seq_length=config.max_seq_length, device=config.device)
+    scores: dict[str, dict[str, LareqaEvaluation]] = {}
+    for r in tqdm(list(runs.itertuples()), desc="sweep runs", disable=not progress):
+        folder = project_path(work_dir) / slug(r.condition) / r.run
+        scores[r.run] = score_run(folder, base, conditions[r.condition], r.sampler, r.alpha, r.seed, config,
+                                  eval_sets, keep_model=keep_models)
+    zero = reference_evaluations(base, eval_sets, prompts_for(config.model),
+                                 cache_dir=cache_dir) if reference else {}
+    out: dict[str, dict[str, RunEvaluations]] = {}
+    for name, ds in eval_sets.items():
+        out[name] = {}
+        for condition, rows in runs.groupby("condition", sort=False):
+            table = rows[["run", "sampler", "seed"]].assign(path="")
+            evaluations = {run: scores[run][name] for run in rows["run"]}
+            if reference:
+                table = pd.concat([pd.DataFrame([{"run": REFERENCE, "sampler": REFERENCE, "seed": 0, "path": ""}]),
+                                   table], ignore_index=True)
+                evaluations[REFERENCE] = zero[name]
+            out[name][condition] = RunEvaluations(ds.name, table.reset_index(drop=True), evaluations)
+    return out
