@@ -30,7 +30,7 @@ from .encoders import prompts_for
 from .samplers import kind_label
 from .evaluate import SETTINGS, LareqaEvaluation, evaluate_lareqa
 from .leakage import LeakageError, guard_evaluation
-from .models import load_encoder, model_label, resolve_model
+from .models import load_encoder, model_label, resolve_model, trained_length
 
 REFERENCE = "zero-shot"  # sampler label of the untuned encoder's row
 KEYS = ["setting", "query_lang", "cand_lang", "qid"]
@@ -145,8 +145,8 @@ class RunEvaluations:
         ref = self.evaluations[REFERENCE] if REFERENCE in self.evaluations else next(iter(self.evaluations.values()))
         multi = ref.per_query[ref.per_query.setting == "multi"]
         levels = reference_levels(multi, ref.meta["n_candidates"], self.languages)
-        return pd.concat([levels, self.rank_distance(), paper_rank_distance(self.dataset).reindex(levels.index)],
-                         axis=1)
+        reported = [paper_rank_distance(self.dataset).reindex(levels.index)] if paper.reports(self.dataset) else []
+        return pd.concat([levels, self.rank_distance(), *reported], axis=1)
 
     def rank_distance_sd(self) -> pd.DataFrame:
         """Standard deviation over seeds of the mean rank distance, laid out as :meth:`rank_distance` (NaN for a
@@ -285,6 +285,8 @@ def flat_columns(summary: pd.DataFrame) -> pd.DataFrame:
 def beside_paper_by_language(ours: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """Our :meth:`RunEvaluations.by_query_language` rows with the paper's value for the same sampler, query
     language, setting and metric, one column per paper model (empty where the paper reports none)."""
+    if not paper.reports(dataset):  # a set of one's own: nothing to put beside
+        return ours
     reported = paper_by_query_language(dataset).pivot_table(
         index=["sampler", "query_lang", "setting", "metric"], columns="model", values="mean")
     reported.columns.name = None
@@ -309,7 +311,9 @@ def evaluate_runs(
 ) -> RunEvaluations:
     """Evaluate every run (rows with ``run``, ``sampler``, ``seed``, ``path``, as :func:`train.find_runs`
     gives) and the untuned ``reference`` encoder (None to leave it out) on ``dataset``, each with its own prefixes
-    (:func:`hybridlib.encoders.prompts_for`: a run's are those it was trained with).
+    (:func:`hybridlib.encoders.prompts_for`: a run's are those it was trained with) and a run at the length it was
+    trained with (its record, :func:`hybridlib.models.trained_length`); ``max_seq_length`` is the reference's (and
+    that of a model without a record).
 
     ``kwargs`` go to :func:`evaluate_lareqa` (``languages``, ``max_groups``, ``cache_dir``, ...). Every model
     folder is checked, and refused if it was trained on ``dataset``, before the first encoding starts.
@@ -331,7 +335,7 @@ def evaluate_runs(
                                           "path": reference}]), table], ignore_index=True)
     evaluations = {}
     for r in tqdm(list(table.itertuples()), desc=f"models on {dataset}", disable=not progress):
-        encoder = load_encoder(r.path, max_seq_length=max_seq_length)
+        encoder = load_encoder(r.path, max_seq_length=trained_length(r.path) or max_seq_length)
         prefixes = prompts_for(r.path)
         evaluations[r.run] = evaluate_lareqa(
             encoder, dataset, query_prefix=prefixes[0], passage_prefix=prefixes[1],
@@ -430,7 +434,10 @@ def format_mean_sd(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
 
 
 def paper_beside(dataset: str, samplers: Sequence[str]) -> pd.DataFrame:
-    """The paper's summary rows (Tables 1-2: mean rows of Tables 3-8) for the samplers it reports."""
+    """The paper's summary rows (Tables 1-2: mean rows of Tables 3-8) for the samplers it reports (none for a set
+    of one's own)."""
+    if not paper.reports(dataset):
+        return pd.DataFrame(columns=["dataset", "model", "sampler", "scale"])
     reported = paper.paper_summary(dataset)
     return reported[reported["sampler"].isin([label(s) for s in samplers])]
 

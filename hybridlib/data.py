@@ -70,6 +70,37 @@ def dataset_languages(name: str) -> list[str]:
     return sorted(_source(name)["files"])
 
 
+def is_lareqa_folder(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a folder holding LAReQA files of one's own (``<lang>.json`` or ``<lang>.json.gz``)."""
+    folder = Path(path).expanduser()
+    return folder.is_dir() and any(f.name.endswith((".json", ".json.gz")) for f in folder.iterdir())
+
+
+def open_lareqa(dataset: str | os.PathLike[str] | LareqaDataset, languages: list[str] | None = None,
+                data_dir: str | os.PathLike[str] | None = None) -> LareqaDataset:
+    """A LAReQA dataset from what a user may name: a loaded one (restricted to ``languages``), a built-in name
+    (:func:`load_lareqa`) or a folder of one's own files (:func:`load_lareqa_files`)."""
+    if isinstance(dataset, LareqaDataset):
+        return dataset.subset(list(languages)) if languages is not None else dataset
+    if str(dataset) in dataset_names():
+        return load_lareqa(str(dataset), languages, data_dir)
+    if is_lareqa_folder(dataset):
+        return load_lareqa_files(dataset, languages=languages)
+    raise ValueError(f"unknown dataset {str(dataset)!r}: a LAReQA set is one of {', '.join(dataset_names())} or a "
+                     "folder of <lang>.json[.gz] files of your own")
+
+
+def lareqa_languages(dataset: str | os.PathLike[str]) -> list[str]:
+    """The languages of a built-in LAReQA set or of a folder of one's own files (from the file names)."""
+    if str(dataset) in dataset_names():
+        return dataset_languages(str(dataset))
+    if is_lareqa_folder(dataset):
+        return sorted(f.name.removesuffix(".gz").removesuffix(".json") for f in Path(dataset).expanduser().iterdir()
+                      if f.name.endswith((".json", ".json.gz")))
+    raise ValueError(f"unknown dataset {str(dataset)!r}; known: {', '.join(dataset_names())}, or a folder of "
+                     "<lang>.json[.gz] files")
+
+
 def _source(name: str) -> dict[str, Any]:
     try:
         return sources()[name]
@@ -104,7 +135,14 @@ def source_url(name: str, lang: str) -> str:
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file's bytes."""
+    """Hex sha256 of a file's bytes (read once per process while the file's size and time stay the same: loading
+    a set verifies and records each file)."""
+    stat = os.stat(path)
+    return _sha256_of(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

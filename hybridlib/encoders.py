@@ -22,6 +22,7 @@ from .paths import project_path
 
 DEFAULT_ALIAS = "default"
 PAPER_PROMPTS = ("Query: ", "Passage: ")  # the paper's prefixes, for models that bring none of their own
+TRAINING_RECORD = "hybridlib_training.json"  # what a fine-tuned model folder records of its training
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def prompts_for(name_or_path: str | os.PathLike[str]) -> tuple[str, str]:
     if entry is not None:
         return entry.prompts
     folder = project_path(name_or_path)
-    record = folder / "hybridlib_training.json"
+    record = folder / TRAINING_RECORD
     if record.is_file():
         config = json.loads(record.read_text(encoding="utf-8")).get("config", {})
         if config.get("query_prefix") is not None:

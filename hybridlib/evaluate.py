@@ -31,7 +31,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import bias, metrics
-from .data import LareqaDataset, load_lareqa
+from .data import LareqaDataset, open_lareqa
 from .leakage import guard_evaluation
 from .models import Encoder, embed_texts
 
@@ -161,7 +161,8 @@ def evaluate_lareqa(
     allow_trained_on: bool = False,
     progress: bool = True,
 ) -> LareqaEvaluation:
-    """Evaluate ``encoder`` zero-shot on a LAReQA dataset (``"xquad-r"``, ``"mlqa-r"`` or a loaded one).
+    """Evaluate ``encoder`` zero-shot on a LAReQA dataset (``"xquad-r"``, ``"mlqa-r"``, a folder of one's own
+    files or a loaded one).
 
     ``languages`` and ``max_groups`` restrict the evaluation (see :meth:`LareqaDataset.subset`);
     ``candidate_text="sentence+context"`` appends each sentence's paragraph (LAReQA's variant); the prefixes
@@ -178,8 +179,8 @@ def evaluate_lareqa(
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     provenance = guard_evaluation(encoder, dataset, allow_trained_on, data_dir)
-    if isinstance(dataset, str):
-        dataset = load_lareqa(dataset, list(languages) if languages is not None else None, data_dir)
+    if not isinstance(dataset, LareqaDataset):
+        dataset = open_lareqa(dataset, list(languages) if languages is not None else None, data_dir)
     if languages is not None or max_groups is not None:
         dataset = dataset.subset(list(languages) if languages is not None else None, max_groups)
     model_id = model_name or getattr(encoder, "hybridlib_model_id", None)
@@ -305,9 +306,9 @@ def evaluate_datasets(
 
     Every dataset, language and data file is checked before the first encoding starts.
     """
-    from .data import dataset_languages
+    from .data import lareqa_languages
 
-    have = {name: dataset_languages(name) for name in datasets}  # validates the names
+    have = {name: lareqa_languages(name) for name in datasets}  # validates the names (or own folders)
     if languages is not None:
         unknown = sorted(set(languages) - set().union(*have.values()))
         if unknown:
@@ -319,7 +320,7 @@ def evaluate_datasets(
         if keep == []:
             raise ValueError(f"none of the languages {list(languages)} is in {name} ({have[name]})")
         plan[name] = keep
-    loaded = {name: load_lareqa(name, keep, data_dir) for name, keep in plan.items()}
+    loaded = {name: open_lareqa(name, keep, data_dir) for name, keep in plan.items()}
     return {name: evaluate_lareqa(encoder, ds, **kwargs) for name, ds in loaded.items()}
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .data import LareqaDataset, load_lareqa
+from .data import LareqaDataset, open_lareqa
+from .encoders import TRAINING_RECORD
 
 TRAINED_ON = "hybridlib_trained_on.json"
 
@@ -36,7 +37,7 @@ def normalize_text(text: str) -> str:
 
 @lru_cache(maxsize=8)
 def _evaluation_keys(name: str, data_dir: str | None) -> tuple[frozenset[str], frozenset[str]]:
-    ds = load_lareqa(name, data_dir=data_dir)
+    ds = open_lareqa(name, data_dir=data_dir)
     texts = {normalize_text(t) for t in ds.questions["text"]} | {normalize_text(t) for t in ds.candidates["sentence"]}
     return frozenset(ds.questions["group"]), frozenset(texts)
 
@@ -97,7 +98,7 @@ def trained_on(encoder: object) -> tuple[str, ...]:
     names = tuple(getattr(encoder, "hybridlib_trained_on", ()) or ())
     folder = model_folder(encoder)
     if folder is not None:
-        for record in (folder / TRAINED_ON, folder / "hybridlib_training.json"):
+        for record in (folder / TRAINED_ON, folder / TRAINING_RECORD):
             if record.is_file():
                 names += tuple(json.loads(record.read_text(encoding="utf-8")).get("sources", []))
     return tuple(dict.fromkeys(names))
@@ -113,7 +114,7 @@ def _content_keys(dataset: str | LareqaDataset, data_dir: str | os.PathLike[str]
 
 @lru_cache(maxsize=8)
 def _named_content_keys(name: str, data_dir: str | None) -> tuple[frozenset[str], frozenset[str]]:
-    groups, hashes = _content_keys(load_lareqa(name, data_dir=data_dir), None)
+    groups, hashes = _content_keys(open_lareqa(name, data_dir=data_dir), None)
     return frozenset(groups), frozenset(hashes)
 
 

@@ -122,7 +122,7 @@ def load_encoder(
     return model
 
 
-TRAINING_RECORD = "hybridlib_training.json"
+TRAINING_RECORD = encoders.TRAINING_RECORD
 
 
 def training_record(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
@@ -131,6 +131,12 @@ def training_record(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
     if not path.is_file():
         return {}
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def trained_length(model_dir: str | os.PathLike[str]) -> int | None:
+    """The sequence length (tokens) a model folder was fine-tuned at, from its record; None for other models."""
+    length = training_record(model_dir).get("config", {}).get("max_seq_length")
+    return int(length) if length else None
 
 
 def model_fingerprint(where: str, local: bool) -> str:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from . import _io
 from . import translate as mt
-from .data import dataset_names, load_lareqa
+from .data import dataset_names, is_lareqa_folder, load_lareqa, load_lareqa_files
 from .leakage import LeakageError, guard_training_rows
 from .paths import project_path
 
@@ -35,8 +35,10 @@ HUMAN = "human"
 def parallel_groups_from_lareqa(name: str, languages: Sequence[str] | None = None,
                                 data_dir: str | os.PathLike[str] | None = None,
                                 max_groups: int | None = None) -> pd.DataFrame:
-    """One row per (group, language) of a LAReQA set: the question and its answer sentence, source ``human``."""
-    ds = load_lareqa(name, list(languages) if languages is not None else None, data_dir)
+    """One row per (group, language) of a LAReQA set (a built-in one, or a folder of one's own files, see
+    :func:`hybridlib.data.load_lareqa_files`): the question and its answer sentence, source ``human``."""
+    langs = list(languages) if languages is not None else None
+    ds = load_lareqa(name, langs, data_dir) if name in dataset_names() else load_lareqa_files(name, languages=langs)
     if max_groups is not None:
         ds = ds.subset(max_groups=max_groups)
     sentence = ds.candidates.set_index("cid")["sentence"]
@@ -149,8 +151,9 @@ def build_training_pairs(
     progress: bool = True,
 ):
     """Training pairs as a ``datasets.Dataset`` (columns ``query, query_lang, passage, passage_lang, group_id,
-    source``) from MLQA-R (``"mlqa-r"``) or an English QA set (a hub name or local file, see
-    :func:`load_english_qa`), optionally machine-translated into ``mt_targets``.
+    source``) from a LAReQA set (``"mlqa-r"``, or a folder of one's own ``<lang>.json[.gz]`` files) or an English
+    QA set (a hub name or local file, see :func:`load_english_qa`), optionally machine-translated into
+    ``mt_targets``.
 
     Refuses (LeakageError) a source that is one of ``evaluation_sets`` and any row whose group id, question or
     passage occurs in one of them. The dataset's ``info.description`` records the sources and the MT report.
@@ -158,16 +161,17 @@ def build_training_pairs(
     from datasets import Dataset
 
     evaluation_sets = list(evaluation_sets)
-    unknown = [e for e in evaluation_sets if e not in dataset_names()]
+    unknown = [e for e in evaluation_sets if e not in dataset_names() and not is_lareqa_folder(e)]
     if unknown:
-        raise ValueError(f"unknown evaluation set(s) {unknown}; known: {dataset_names()}")
+        raise ValueError(f"unknown evaluation set(s) {unknown}; known: {dataset_names()}, or a folder of "
+                         "<lang>.json[.gz] files")
     if source in evaluation_sets:
         raise LeakageError(f"{source} is one of the evaluation sets {evaluation_sets}: train on another source")
     for lang in mt_targets:
         mt.check_language(lang)
     if max_groups is not None and max_groups < 1:
         raise ValueError(f"max_groups must be positive, got {max_groups}")
-    if source in dataset_names():
+    if source in dataset_names() or is_lareqa_folder(source):
         groups = parallel_groups_from_lareqa(source, languages, data_dir, max_groups)
     else:
         check_training_source(source)

@@ -30,6 +30,11 @@ def reported_results() -> pd.DataFrame:
     return _reported().copy()
 
 
+def reports(dataset: str) -> bool:
+    """Whether the paper reports LAReQA numbers for ``dataset`` (XQuAD-R and MLQA-R; not a set of one's own)."""
+    return bool((_reported().dataset == dataset).any())
+
+
 def paper_summary(dataset: str) -> pd.DataFrame:
     """The paper's macro averages (the ``mean`` rows of Tables 3-6) in :meth:`summary_frame`'s columns.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -82,9 +83,14 @@ def rank_distance_bars(table: pd.DataFrame, *, sd: pd.DataFrame | None = None, l
     return ax
 
 
+def file_stem(name: str) -> str:
+    """``name`` as one file name: a dataset given as a folder (``data/own``) becomes ``data_own``."""
+    return re.sub(r"[^\w.+-]+", "_", name)
+
+
 def save_figure(fig: plt.Figure, name: str, figures_dir: str | os.PathLike[str] = "figures") -> list[Path]:
     """Write ``fig`` as ``<figures_dir>/<name>.png`` and ``.pdf`` (atomically); returns the paths."""
-    folder = project_path(figures_dir)
+    folder, name = project_path(figures_dir), file_stem(name)
     paths = []
     # no creation date in the PDF, so that re-running a notebook rewrites identical files
     for ext, kwargs in (("png", {"dpi": 150}), ("pdf", {"metadata": {"CreationDate": None}})):
@@ -99,7 +105,7 @@ def save_table(
     table: pd.DataFrame, name: str, figures_dir: str | os.PathLike[str] = "figures", floatfmt: str = ".4f"
 ) -> list[Path]:
     """Write ``table`` as ``<figures_dir>/<name>.csv`` and ``.md`` (atomically); returns the paths."""
-    folder = project_path(figures_dir)
+    folder, name = project_path(figures_dir), file_stem(name)
     flat = table.copy()
     if isinstance(flat.columns, pd.MultiIndex):
         flat.columns = [" ".join(map(str, c)).strip() for c in flat.columns]

@@ -285,8 +285,9 @@ def check_values(parameters: dict[str, Any]) -> None:
         check_sampler_args("hybrid", alpha, 1)
     directions = p.get("directions") or {}
     for dataset, source in directions.items():
-        if dataset not in data.dataset_names():
-            raise ValueError(f"directions: unknown evaluation set {dataset!r}; known: {data.dataset_names()}")
+        if dataset not in data.dataset_names() and not data.is_lareqa_folder(dataset):
+            raise ValueError(f"directions: unknown evaluation set {dataset!r}; known: {data.dataset_names()}, or "
+                             "a folder of <lang>.json[.gz] LAReQA files")
         if dataset == source:
             raise ValueError(f"directions: {dataset} would be scored by models trained on itself (not zero-shot)")
         if source not in data.dataset_names():
@@ -294,7 +295,7 @@ def check_values(parameters: dict[str, Any]) -> None:
     if p.get("languages") is not None and directions:
         if isinstance(p["languages"], str) or len(set(p["languages"])) != len(p["languages"]):
             raise ValueError(f"languages must be a list of distinct codes, got {p['languages']!r}")
-        known = set().union(*(data.dataset_languages(d) for d in directions))
+        known = set().union(*(data.lareqa_languages(d) for d in directions))
         unknown = sorted(set(p["languages"]) - known)
         if unknown:
             raise ValueError(f"unknown language(s) {unknown}: the evaluation sets {list(directions)} have "

@@ -416,10 +416,24 @@ def _data_key(train_set) -> bytes:
     return pd.util.hash_pandas_object(train_set.to_pandas()[list(PAIR_KEY)], index=False).to_numpy().tobytes()
 
 
+# The config fields every run name hashes; a field added later joins the hash only when it is set away from its
+# default, so that adding one renames no finished run (see config_key).
+NAMED_FIELDS = ("model", "max_seq_length", "batch_size", "max_steps", "learning_rate", "weight_decay", "warmup_ratio",
+                "scale", "query_prefix", "passage_prefix", "freeze_word_embeddings", "save_steps", "eval_steps",
+                "select_by", "xy_pairing", "gather_across_devices", "logging_steps", "device")
+
+
+def config_key(config: TrainConfig) -> dict[str, Any]:
+    """What of ``config`` names a run: every field of :data:`NAMED_FIELDS`, and any other field whose value is
+    not its default."""
+    defaults = {f.name: f.default for f in dataclasses.fields(config)}
+    return {k: v for k, v in dataclasses.asdict(config).items() if k in NAMED_FIELDS or v != defaults.get(k)}
+
+
 def _run_name(sampler: str, alpha: float, seed: int, config: TrainConfig, data_key: bytes) -> str:
     import hashlib
 
-    key = json.dumps(dataclasses.asdict(config), sort_keys=True).encode() + data_key
+    key = json.dumps(config_key(config), sort_keys=True).encode() + data_key
     digest = hashlib.sha256(key).hexdigest()[:8]
     return f"{run_stem(sampler, alpha, seed)}-{digest}"
 
@@ -453,7 +467,7 @@ def loss_curve(model_dir: str | os.PathLike[str]) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> int:
     """Command line for one run, also under ``torchrun`` / ``accelerate launch``:
 
-        python -m hybridlib.train --training-set build/data/training --sampler hybrid --alpha 0.5 \\
+        python -m hybridlib.train --training-set build/data/training/mlqa-r --sampler hybrid --alpha 0.5 \\
             --config default --seed 0 --output build/models/hybrid-seed0
     """
     import argparse

@@ -164,3 +164,27 @@ def test_a_misspelt_training_source_is_named_not_sent_to_the_hub():
     with pytest.raises(ValueError, match="hub dataset id"):
         pairs.check_training_source("squad")
     pairs.check_training_source("rajpurkar/squad")  # a hub id passes the check (loading it needs the hub)
+
+
+def test_a_folder_of_own_lareqa_files_is_a_training_source(real_data_dir, tmp_path):
+    from hybridlib.data import lareqa_from_squad, read_json
+
+    from .conftest import toy_lareqa_json
+
+    own = tmp_path / "own"
+    own.mkdir()
+    for lang in ("de", "en"):
+        (own / f"{lang}.json").write_text(json.dumps(toy_lareqa_json(lang, [f"t{i}" for i in range(5)])))
+    ds = pairs.build_training_pairs(str(own), evaluation_sets=["xquad-r"], data_dir=real_data_dir, progress=False)
+    table = ds.to_pandas()
+    assert set(table.group_id) == {f"t{i}" for i in range(5)} and len(table) == 5 * 4, "de/en x de/en per group"
+    assert pairs.training_meta(ds)["sources"] == [str(own)]
+    row = table[(table.group_id == "t2") & (table.query_lang == "de") & (table.passage_lang == "en")].iloc[0]
+    assert row["query"] == "de question t2?" and row["passage"] == "en answer t2."
+    # XQuAD's Romanian shares XQuAD-R's question ids: as training data for an XQuAD-R evaluation it is refused
+    leaky = tmp_path / "ro"
+    leaky.mkdir()
+    squad = read_json(real_data_dir / "xquad" / "xquad.ro.json.gz")
+    (leaky / "ro.json").write_text(json.dumps(lareqa_from_squad(squad), ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(LeakageError):
+        pairs.build_training_pairs(str(leaky), evaluation_sets=["xquad-r"], data_dir=real_data_dir, progress=False)

@@ -200,3 +200,52 @@ def test_batch_statistics_count_kinds_and_repeats():
     assert (stats.loc[["xx-mono", "xy", "hybrid", "xx"], "repeated_rows"] == 0).all()
     expected = group_collisions(default_batches(len(META), 8, 0), META.group)
     assert (stats.loc["default", "batches_with_a_repeated_group"], stats.loc["default", "repeated_rows"]) == expected
+
+
+def test_false_negatives_are_counted_per_ordered_pair_of_one_group():
+    from hybridlib.samplers import false_negatives_per_batch
+
+    group = np.array([1, 1, 2, 3, 3, 3, 4])
+    table = false_negatives_per_batch([[0, 1, 2, 3, 4, 5], [2, 6]], group)
+    assert table.to_dict("list") == {"size": [6, 2], "repeated_rows": [3, 0], "false_negatives": [2 + 6, 0]}
+    assert group_collisions([[0, 1, 2, 3, 4, 5], [2, 6]], group) == (1, 3)
+
+
+def toy_pair_dataset(n_groups=12, langs=("de", "en", "es")):
+    from datasets import Dataset
+
+    rows = [{"query": f"{q} q{g}", "passage": f"{p} p{g}", "query_lang": q, "passage_lang": p, "group_id": f"g{g}"}
+            for g in range(n_groups) for q in langs for p in langs]
+    return Dataset.from_list(rows)
+
+
+def test_reference_samplers_are_sentence_transformers_own_and_seeded():
+    from hybridlib.samplers import reference_sampler
+
+    ds = toy_pair_dataset()
+    texts = ds.select_columns(["query", "passage"])
+    epoch = [r for b in reference_sampler("st-default", texts, 8, seed=1) for r in b]
+    assert sorted(epoch) == list(range(len(ds))), "one shuffled pass over every row"
+    again = [r for b in reference_sampler("st-default", texts, 8, seed=1) for r in b]
+    other = [r for b in reference_sampler("st-default", texts, 8, seed=2) for r in b]
+    assert epoch == again and epoch != other
+    for batch in reference_sampler("st-no-duplicates", texts, 8, seed=1):
+        strings = [s for r in batch for s in (ds[r]["query"], ds[r]["passage"])]
+        assert len(strings) == len(set(strings)), "no identical string twice in a batch"
+    with pytest.raises(SamplerError, match="cannot fill"):
+        reference_sampler("st-default", texts.select(range(5)), 8)
+
+
+def test_false_negative_rates_are_zero_for_group_free_batches_only():
+    from hybridlib.samplers import false_negative_rates, reference_sampler
+
+    ds = toy_pair_dataset()
+    rates = false_negative_rates(ds, ["any", "hybrid", "st-default", "st-no-duplicates"], batch_size=8, seed=0)
+    by = rates.set_index("sampler")
+    assert by.loc["mixed, group-free", "false negatives per batch"] == 0 == by.loc["hybrid", "false negatives per batch"]
+    assert by.loc["ST default", "batches with a repeated group"] > 0.5, "12 groups of 9 rows: batches of 8 collide"
+    batches = list(reference_sampler("st-default", ds.select_columns(["query", "passage"]), 8, seed=0))
+    group = np.array([int(g[1:]) for g in ds["group_id"]])
+    brute = sum(sum(group[i] == group[j] for i in b for j in b if i != j) for b in batches)
+    share = brute / sum(len(b) * (len(b) - 1) for b in batches)
+    assert by.loc["ST default", "false share of in-batch negatives"] == pytest.approx(share)

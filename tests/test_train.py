@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -263,3 +264,30 @@ def test_resume_skips_a_checkpoint_a_kill_left_incomplete_and_cleans_it(tiny_xlm
     np.testing.assert_allclose(load_encoder(resumed).encode(["en question 3?"]),
                                load_encoder(whole).encode(["en question 3?"]), rtol=1e-4, atol=1e-6)
     assert not checkpoints.exists(), "a finished run keeps its final model only"
+
+
+def test_a_config_field_added_later_renames_no_run_unless_it_is_set():
+    @dataclasses.dataclass
+    class Extended(train.TrainConfig):
+        new_option: int = 0
+
+    data = synthetic_pairs(n_groups=8)
+    base = train.run_name("hybrid", 0.5, 0, train.TrainConfig(model="m"), data)
+    assert train.run_name("hybrid", 0.5, 0, Extended(model="m"), data) == base
+    assert train.run_name("hybrid", 0.5, 0, Extended(model="m", new_option=1), data) != base
+    assert train.run_name("hybrid", 0.5, 0, train.TrainConfig(model="m", batch_size=8), data) != base
+
+
+def test_a_run_is_evaluated_at_the_length_it_was_trained_with(tiny_xlmr, tmp_path):
+    from hybridlib.comparison import evaluate_runs
+    from hybridlib.models import trained_length
+
+    from .conftest import toy_dataset
+
+    path = train.fine_tune(str(tiny_xlmr), synthetic_pairs(), sampler="xy", config=config(tiny_xlmr, max_steps=1,
+                           max_seq_length=8), output_dir=tmp_path / "run", progress=False)
+    assert trained_length(path) == 8 and trained_length(tiny_xlmr) is None
+    ds = toy_dataset({lang: [f"e{i}" for i in range(3)] for lang in ("de", "en")}, name="toy-eval")
+    runs = pd.DataFrame([{"run": "r", "sampler": "xy", "seed": 0, "path": str(path)}])
+    ev = evaluate_runs(runs, ds, reference=str(tiny_xlmr), max_seq_length=32, progress=False).evaluations
+    assert ev["r"].model.endswith(":len8") and ev["zero-shot"].model.endswith(":len32")

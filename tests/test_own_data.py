@@ -1,0 +1,56 @@
+"""A folder of one's own LAReQA files stands wherever XQuAD-R or MLQA-R does: evaluation, leakage, directions,
+tables beside the paper (which has nothing to put there) and file names."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from hybridlib import comparison, data, leakage, plots, runner
+from hybridlib.evaluate import evaluate_lareqa, evaluate_datasets
+
+from .conftest import HashEncoder, toy_lareqa_json
+
+
+@pytest.fixture()
+def own(tmp_path):
+    folder = tmp_path / "data" / "own-set"
+    folder.mkdir(parents=True)
+    for lang in ("de", "en"):
+        (folder / f"{lang}.json").write_text(json.dumps(toy_lareqa_json(lang, [f"o{i}" for i in range(4)])))
+    return folder
+
+
+def test_a_folder_is_opened_evaluated_and_guarded_like_a_built_in_set(own):
+    assert data.lareqa_languages(own) == ["de", "en"] and data.open_lareqa(str(own)).name == "own-set"
+    by_path = evaluate_lareqa(HashEncoder(), str(own), progress=False)
+    by_object = evaluate_lareqa(HashEncoder(), data.load_lareqa_files(own), progress=False)
+    pd.testing.assert_frame_equal(by_path.per_query, by_object.per_query)
+    assert set(evaluate_datasets(HashEncoder(), [str(own)], languages=["en"], progress=False)[str(own)].languages) == {"en"}
+    rows = pd.DataFrame({"group_id": ["o1", "x"], "query": ["q", "q2"], "passage": ["p", "en answer o3."]})
+    leaks = leakage.find_leaks(rows, str(own))
+    assert list(leaks["reason"]) == ["group id", "passage text"]
+    with pytest.raises(ValueError, match="unknown dataset"):
+        data.open_lareqa(str(own.parent / "missing"))
+
+
+def test_directions_take_a_folder_and_the_paper_has_nothing_beside_it(own):
+    params = runner.load_parameters("smoke")
+    runner.check_values({**params, "directions": {str(own): "mlqa-r", "xquad-r": "mlqa-r"}, "languages": None})
+    with pytest.raises(ValueError, match="unknown evaluation set"):
+        runner.check_values({**params, "directions": {str(own.parent): "mlqa-r"}})
+    ev = evaluate_lareqa(HashEncoder(), str(own), progress=False)
+    runs = pd.DataFrame([{"run": comparison.REFERENCE, "sampler": comparison.REFERENCE, "seed": 0, "path": "-"}])
+    compared = comparison.RunEvaluations(str(own), runs, {comparison.REFERENCE: ev})
+    assert comparison.paper_beside(str(own), ["hybrid"]).empty
+    ours = compared.by_query_language()
+    assert comparison.beside_paper_by_language(ours, str(own)).equals(ours)
+    assert list(compared.rank_distance_table().columns) == ["floor", "random", "zero-shot"]
+    assert not comparison.paper_beside("xquad-r", ["hybrid"]).empty, "the built-in sets keep the paper's rows"
+
+
+def test_a_dataset_given_as_a_folder_names_one_file(own, tmp_path):
+    written = plots.save_table(pd.DataFrame({"a": [1]}), f"04_summary_{own.parent.name}/{own.name}", tmp_path)
+    assert [p.name for p in written] == ["04_summary_data_own-set.csv", "04_summary_data_own-set.md"]
