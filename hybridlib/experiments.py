@@ -166,3 +166,14 @@ def as_training_set(table: pd.DataFrame, sources: Sequence[str]):
 def by_alpha(runs: pd.DataFrame) -> pd.DataFrame:
     """Hybrid runs relabelled by their alpha (``sampler`` = ``"0.5"``), so that summaries group by alpha."""
     return runs.assign(sampler=[f"{a:g}" for a in runs["alpha"]])
+
+
+def tally(tests: pd.DataFrame, ahead: str, behind: str, *, level: float = 0.05) -> str:
+    """One sentence that counts paired tests (rows with ``metric``, ``margin``, ``p_value``; a positive margin puts
+    ``ahead`` ahead on mAP, and behind on rank distance, where lower is better): in how many ``ahead`` wins beyond
+    chance, in how many ``behind`` does, and how many are ties."""
+    better = np.where(tests["metric"] == "rank_distance", -tests["margin"], tests["margin"])
+    significant = tests["p_value"].to_numpy() < level
+    wins, losses = int((significant & (better > 0)).sum()), int((significant & (better < 0)).sum())
+    return (f"{ahead} is ahead beyond chance (p < {level:g}) in {wins} of {len(tests)} comparisons, {behind} in "
+            f"{losses}, neither in {len(tests) - wins - losses}.")

@@ -369,3 +369,34 @@ def gain_scatter(gains: pd.DataFrame, *, x: str = "cc100_share", title: str | No
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def margin_bars(tests: pd.DataFrame, *, hue: str, panel: str, label: str,
+                title: str | None = None) -> plt.Figure:
+    """The margins of paired tests (mAP per setting), one panel per value of ``panel``, one bar per ``hue``, a star
+    over each bar whose p-value is below 0.05; ``label`` names what the margin is (``"domain - general"``)."""
+    rows = tests[tests["metric"] == "map"]
+    panels = list(dict.fromkeys(rows[panel]))
+    hues = list(dict.fromkeys(rows[hue]))
+    settings = list(dict.fromkeys(rows["setting"]))
+    palette = dict(zip(hues, sns.color_palette("tab10", len(hues))))
+    width = 0.8 / max(1, len(hues))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.6), sharey=True, squeeze=False)
+    for ax, key in zip(axes[0], panels):
+        for i, h in enumerate(hues):
+            sel = rows[(rows[panel] == key) & (rows[hue] == h)].set_index("setting").reindex(settings)
+            pos = np.arange(len(settings)) + (i - (len(hues) - 1) / 2) * width
+            ax.bar(pos, sel["margin"].to_numpy(), width, color=palette[h], label=str(h))
+            for x, m, p in zip(pos, sel["margin"], sel["p_value"]):
+                if p < 0.05:
+                    ax.annotate("*", (x, m), ha="center", va="bottom" if m >= 0 else "top", fontsize=10)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_xticks(np.arange(len(settings)), [f"{s} mAP" for s in settings])
+        ax.set_title(f"{panel}: {key}")
+    axes[0, 0].set_ylabel(f"{label} (mAP; *: p < 0.05)")
+    axes[0, -1].legend(fontsize=7, title=hue, title_fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                       frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -84,3 +84,10 @@ def test_best_alpha_picks_the_highest_mean_per_data_size_and_setting():
     best = experiments.best_alpha(pd.DataFrame(rows), "fraction").set_index(["fraction", "setting"])
     assert best.loc[(0.1, "mono"), "best alpha"] == 0.0 and best.loc[(1.0, "multi"), "best alpha"] == 1.0
     assert best.loc[(1.0, "cross"), "best alpha"] == 0.0, "ties go to the first alpha"
+
+
+def test_tally_counts_wins_by_direction_and_flips_rank_distance():
+    tests = pd.DataFrame({"metric": ["map", "map", "map", "rank_distance", "rank_distance"],
+                          "margin": [0.02, -0.01, 0.03, -5.0, 4.0], "p_value": [0.01, 0.001, 0.4, 0.0001, 0.02]})
+    assert experiments.tally(tests, "A", "B") == ("A is ahead beyond chance (p < 0.05) in 2 of 5 comparisons, B in 2, "
+                                                  "neither in 1.")

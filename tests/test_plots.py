@@ -28,3 +28,14 @@ def test_table_round_trips_through_csv(tmp_path):
     back = pd.read_csv(csv, index_col=0)
     assert back["mono map"].tolist() == [0.123456, 0.5]
     assert "0.1235" in md.read_text() and md.read_text().startswith("| lang")
+
+
+def test_margin_bars_mark_the_significant_margins():
+    from hybridlib import plots
+
+    tests = pd.DataFrame({"metric": "map", "setting": ["mono", "cross", "mono", "cross"], "sampler": ["a", "a", "b", "b"],
+                          "scored on": "x", "margin": [0.01, -0.02, 0.0, 0.03], "p_value": [0.5, 0.01, 0.9, 0.04]})
+    fig = plots.margin_bars(tests, hue="sampler", panel="scored on", label="a minus b")
+    ax = fig.axes[0]
+    assert sorted(round(p.get_height(), 3) for p in ax.patches) == [-0.02, 0.0, 0.01, 0.03]
+    assert [t.get_text() for t in ax.texts] == ["*", "*"]
