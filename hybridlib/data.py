@@ -70,10 +70,27 @@ def dataset_languages(name: str) -> list[str]:
     return sorted(_source(name)["files"])
 
 
+def own_files(folder: str | os.PathLike[str]) -> dict[str, Path]:
+    """The LAReQA files of one's own in ``folder``, by language (``<lang>.json`` or ``<lang>.json.gz``; the first in
+    name order where both exist); empty when ``folder`` is not a folder or holds none."""
+    folder = Path(folder).expanduser()
+    paths: dict[str, Path] = {}
+    if folder.is_dir():
+        for f in sorted(folder.iterdir()):
+            lang = f.name.removesuffix(".gz").removesuffix(".json")
+            if f.name.endswith((".json", ".json.gz")) and lang not in paths:
+                paths[lang] = f
+    return paths
+
+
 def is_lareqa_folder(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a folder holding LAReQA files of one's own (``<lang>.json`` or ``<lang>.json.gz``)."""
-    folder = Path(path).expanduser()
-    return folder.is_dir() and any(f.name.endswith((".json", ".json.gz")) for f in folder.iterdir())
+    return bool(own_files(path))
+
+
+def is_lareqa(dataset: str | os.PathLike[str]) -> bool:
+    """Whether ``dataset`` names a LAReQA set: a built-in one or a folder of one's own files."""
+    return str(dataset) in dataset_names() or is_lareqa_folder(dataset)
 
 
 def open_lareqa(dataset: str | os.PathLike[str] | LareqaDataset, languages: list[str] | None = None,
@@ -95,8 +112,7 @@ def lareqa_languages(dataset: str | os.PathLike[str]) -> list[str]:
     if str(dataset) in dataset_names():
         return dataset_languages(str(dataset))
     if is_lareqa_folder(dataset):
-        return sorted(f.name.removesuffix(".gz").removesuffix(".json") for f in Path(dataset).expanduser().iterdir()
-                      if f.name.endswith((".json", ".json.gz")))
+        return sorted(own_files(dataset))
     raise ValueError(f"unknown dataset {str(dataset)!r}; known: {', '.join(dataset_names())}, or a folder of "
                      "<lang>.json[.gz] files")
 
@@ -370,11 +386,7 @@ def load_lareqa_files(
         folder = Path(files).expanduser()
         if not folder.is_dir():
             raise MissingDataError(f"{folder} is not a folder of <lang>.json[.gz] LAReQA files")
-        paths = {}
-        for f in sorted(folder.iterdir()):
-            lang = f.name.removesuffix(".gz").removesuffix(".json")
-            if f.name.endswith((".json", ".json.gz")) and lang not in paths:
-                paths[lang] = f
+        paths = own_files(folder)
         label = name or folder.name
     if languages is not None:
         if isinstance(languages, str):

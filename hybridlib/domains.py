@@ -107,6 +107,14 @@ def group_domains(table: pd.DataFrame) -> pd.Series:
     return pd.Series(dict(pairs), name="domain", dtype=int)
 
 
+def domains_of(domains: pd.Series, groups: pd.Index, what: str) -> pd.Series:
+    """The domain of each of ``groups`` (from :func:`group_domains`); raises naming ``what`` when one has none."""
+    of = domains.reindex(groups)
+    if of.isna().any():
+        raise ValueError(f"{int(of.isna().sum())} {what} have no domain: cluster their articles too")
+    return of
+
+
 def target_domain(table: pd.DataFrame, train_name: str, eval_name: str, min_eval_groups: int) -> int:
     """The domain with the most ``train_name`` groups among those with at least ``min_eval_groups`` groups of
     ``eval_name`` in it and in the other domains together (so both evaluation subsets can be filled)."""
@@ -148,10 +156,7 @@ def domain_evaluation_sets(dataset: LareqaDataset, domains: pd.Series, domain: i
                            seed: int = 0) -> dict[str, LareqaDataset]:
     """``{"in-domain": ..., "out-of-domain": ...}``: about ``n_groups`` groups of ``dataset`` from ``domain`` and
     as many from the other domains (:func:`sample_by_paragraph`)."""
-    have = dataset.groups.astype(str)
-    of = domains.reindex(have)
-    if of.isna().any():
-        raise ValueError(f"{int(of.isna().sum())} groups of {dataset!r} have no domain: cluster its articles too")
+    of = domains_of(domains, dataset.groups.astype(str), f"groups of {dataset!r}")
     inside = of.index[of == domain].tolist()
     outside = of.index[of != domain].tolist()
     return {"in-domain": dataset.subset(groups=sample_by_paragraph(dataset, inside, n_groups, seed)),
@@ -167,10 +172,7 @@ def domain_training_sets(train_set, domains: pd.Series, domain: int, fractions: 
 
     if not set(general_fractions) <= set(fractions):
         raise ValueError(f"general_fractions {list(general_fractions)} must be among fractions {list(fractions)}")
-    groups = pd.Index(sorted(set(train_set["group_id"])))
-    of = domains.reindex(groups)
-    if of.isna().any():
-        raise ValueError(f"{int(of.isna().sum())} training groups have no domain: cluster their articles too")
+    of = domains_of(domains, pd.Index(sorted(set(train_set["group_id"]))), "training groups")
     in_domain = select_groups(train_set, of.index[of == domain].tolist())
     sets: dict[str, object] = {}
     for fraction in fractions:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from . import _io
 from . import translate as mt
-from .data import dataset_names, is_lareqa_folder, load_lareqa, load_lareqa_files
+from .data import dataset_names, is_lareqa, open_lareqa
 from .leakage import LeakageError, guard_training_rows
 from .paths import project_path
 
@@ -37,8 +37,7 @@ def parallel_groups_from_lareqa(name: str, languages: Sequence[str] | None = Non
                                 max_groups: int | None = None) -> pd.DataFrame:
     """One row per (group, language) of a LAReQA set (a built-in one, or a folder of one's own files, see
     :func:`hybridlib.data.load_lareqa_files`): the question and its answer sentence, source ``human``."""
-    langs = list(languages) if languages is not None else None
-    ds = load_lareqa(name, langs, data_dir) if name in dataset_names() else load_lareqa_files(name, languages=langs)
+    ds = open_lareqa(name, list(languages) if languages is not None else None, data_dir)
     if max_groups is not None:
         ds = ds.subset(max_groups=max_groups)
     sentence = ds.candidates.set_index("cid")["sentence"]
@@ -161,7 +160,7 @@ def build_training_pairs(
     from datasets import Dataset
 
     evaluation_sets = list(evaluation_sets)
-    unknown = [e for e in evaluation_sets if e not in dataset_names() and not is_lareqa_folder(e)]
+    unknown = [e for e in evaluation_sets if not is_lareqa(e)]
     if unknown:
         raise ValueError(f"unknown evaluation set(s) {unknown}; known: {dataset_names()}, or a folder of "
                          "<lang>.json[.gz] files")
@@ -171,7 +170,7 @@ def build_training_pairs(
         mt.check_language(lang)
     if max_groups is not None and max_groups < 1:
         raise ValueError(f"max_groups must be positive, got {max_groups}")
-    if source in dataset_names() or is_lareqa_folder(source):
+    if is_lareqa(source):
         groups = parallel_groups_from_lareqa(source, languages, data_dir, max_groups)
     else:
         check_training_source(source)

@@ -285,7 +285,7 @@ def check_values(parameters: dict[str, Any]) -> None:
         check_sampler_args("hybrid", alpha, 1)
     directions = p.get("directions") or {}
     for dataset, source in directions.items():
-        if dataset not in data.dataset_names() and not data.is_lareqa_folder(dataset):
+        if not data.is_lareqa(dataset):
             raise ValueError(f"directions: unknown evaluation set {dataset!r}; known: {data.dataset_names()}, or "
                              "a folder of <lang>.json[.gz] LAReQA files")
         if dataset == source:
@@ -306,12 +306,13 @@ def check_values(parameters: dict[str, Any]) -> None:
         value = p.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"{name} must be a positive whole number (or null where allowed), got {value!r}")
-    if p.get("domain_eval") is not None and directions.get(p["domain_eval"]) not in data.dataset_names():
-        raise ValueError(f"domain_eval: notebook 07 trains on directions[{p['domain_eval']!r}], which must be a "
-                         f"LAReQA set ({data.dataset_names()}); set domain_eval to null to switch 07 off")
-    if p.get("domain_eval") is not None and p["domain_eval"] not in directions:
-        raise ValueError(f"domain_eval must be an evaluation set of directions {list(directions)}, got "
-                         f"{p['domain_eval']!r}")
+    if p.get("domain_eval") is not None:
+        if p["domain_eval"] not in directions:
+            raise ValueError(f"domain_eval must be an evaluation set of directions {list(directions)}, got "
+                             f"{p['domain_eval']!r}")
+        if directions[p["domain_eval"]] not in data.dataset_names():
+            raise ValueError(f"domain_eval: notebook 07 trains on directions[{p['domain_eval']!r}], which must be a "
+                             f"LAReQA set ({data.dataset_names()}); set domain_eval to null to switch 07 off")
     if p.get("domain_fractions") and 1.0 not in p["domain_fractions"]:
         raise ValueError(f"domain_fractions must hold 1.0 (the domain against general data), got {p['domain_fractions']}")
     for name in ("data_fractions", "domain_fractions"):

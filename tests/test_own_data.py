@@ -25,6 +25,10 @@ def own(tmp_path):
 
 def test_a_folder_is_opened_evaluated_and_guarded_like_a_built_in_set(own):
     assert data.lareqa_languages(own) == ["de", "en"] and data.open_lareqa(str(own)).name == "own-set"
+    import gzip
+    (own / "en.json.gz").write_bytes(gzip.compress((own / "en.json").read_bytes()))
+    assert data.lareqa_languages(own) == ["de", "en"], "a language with a plain and a gzipped file counts once"
+    assert data.open_lareqa(str(own)).languages == ["de", "en"]
     by_path = evaluate_lareqa(HashEncoder(), str(own), progress=False)
     by_object = evaluate_lareqa(HashEncoder(), data.load_lareqa_files(own), progress=False)
     pd.testing.assert_frame_equal(by_path.per_query, by_object.per_query)
