@@ -31,6 +31,9 @@ from .samplers import kind_label
 from .evaluate import SETTINGS, LareqaEvaluation, evaluate_lareqa
 from .leakage import LeakageError, guard_evaluation
 from .models import load_encoder, model_label, resolve_model, trained_length
+from .pairs import load_training_set, training_set_path
+from .train import find_runs
+from .validation import validation_evaluation, validation_metrics
 
 REFERENCE = "zero-shot"  # sampler label of the untuned encoder's row
 KEYS = ["setting", "query_lang", "cand_lang", "qid"]
@@ -215,9 +218,8 @@ def compare_between(a: RunEvaluations, sampler_a: str, b: RunEvaluations, sample
 
 def validation_runs(runs: pd.DataFrame, validation, *, progress: bool = True) -> RunEvaluations:
     """Every run (rows of :func:`train.train_runs`) evaluated on held-out validation pairs
-    (:func:`train.validation_evaluation`) with the prefixes it was trained with, as a :class:`RunEvaluations`."""
-    from .train import validation_evaluation
-
+    (:func:`hybridlib.validation.validation_evaluation`) with the prefixes it was trained with, as a
+    :class:`RunEvaluations`."""
     table = validation.to_pandas() if hasattr(validation, "to_pandas") else validation
     evaluations = {}
     for r in tqdm(list(runs.itertuples()), desc="validation", disable=not progress):
@@ -226,6 +228,14 @@ def validation_runs(runs: pd.DataFrame, validation, *, progress: bool = True) ->
                                                    passage_prefix=passage_prefix)
     return RunEvaluations("validation", runs[["run", "sampler", "seed", "path"]].reset_index(drop=True),
                           evaluations)
+
+
+def validation_table(runs: pd.DataFrame, validation) -> pd.DataFrame:
+    """The validation metrics (:func:`hybridlib.validation.validation_metrics`) of every trained run (rows of
+    :func:`train.train_runs`), one row per run, each run scored with the prefixes it was trained with."""
+    evaluations = validation_runs(runs, validation, progress=False).evaluations
+    return pd.DataFrame([{"run": run.run, "sampler": run.sampler, "alpha": run.alpha, "seed": run.seed,
+                          **validation_metrics(evaluations[run.run])} for run in runs.itertuples()])
 
 
 def compare_samplers(
@@ -244,9 +254,6 @@ def compare_samplers(
     the reverse), the runs notebook 03 trained (``samplers`` x ``seeds``, ``train_config``) on that source's
     training set under ``training_dir``, with the zero-shot reference. ``kwargs`` go to :func:`evaluate_runs`.
     Every direction's runs are found before the first encoding starts."""
-    from .pairs import load_training_set, training_set_path
-    from .train import find_runs
-
     specs = [{"sampler": s, "alpha": alpha, "seed": seed} for s in samplers for seed in seeds]
     runs = {}
     for dataset, source in directions.items():
@@ -259,7 +266,7 @@ def compare_samplers(
 
 def seed_summary(scores: pd.DataFrame, by: str = "sampler",
                  metrics: Sequence[str] = ("mono_map", "cross_map", "multi_map", "rank_distance")) -> pd.DataFrame:
-    """Mean and sd over seeds of per-run ``metrics`` (rows of :func:`hybridlib.train.validation_table`), one row
+    """Mean and sd over seeds of per-run ``metrics`` (rows of :func:`validation_table`), one row
     per value of ``by`` in order of appearance, samplers under the paper's names."""
     table = scores.groupby(by, sort=False)[list(metrics)].agg(["mean", "std"])
     return table.rename(index=label) if by == "sampler" else table

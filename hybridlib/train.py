@@ -29,11 +29,12 @@ import yaml
 
 from . import _io
 from .leakage import TRAINED_ON
-from .models import TRAINING_RECORD, embed_texts, load_encoder, model_label, training_record
-from .pairs import PAIR_COLUMNS, groups_from_pairs, training_meta
+from .models import TRAINING_RECORD, load_encoder, model_label, training_record
+from .pairs import PAIR_COLUMNS, training_meta
 from .paths import project_path, project_root
 from .samplers import (KINDS, PairMeta, ParallelBatchSampler, SamplerFactory, acting_alpha, check_sampler_args,
                        run_stem)
+from .validation import validation_map
 
 CONFIG_DIR = "configs"
 PAIR_KEY = tuple(c for c in PAIR_COLUMNS if c != "source")  # what a run's data is identified by
@@ -99,45 +100,6 @@ class TrainConfig:
     def of(cls, config: TrainConfig | str | os.PathLike[str]) -> TrainConfig:
         """``config`` itself, or the config it names (see :meth:`load`)."""
         return cls.load(config) if isinstance(config, (str, os.PathLike)) else config
-
-
-def validation_pool(pairs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """LAReQA-style questions and candidates from the monolingual rows of a pair table: each group's question
-    in each language, and its passage in each language as the relevant candidates."""
-    groups = groups_from_pairs(pairs).sort_values("lang", kind="stable")
-    questions = pd.DataFrame({"qid": groups.lang + ":" + groups.group_id, "lang": groups.lang,
-                              "text": groups.question, "group": groups.group_id}).reset_index(drop=True)
-    candidates = pd.DataFrame({"lang": groups.lang, "sentence": groups.passage,
-                               "groups": [(g,) for g in groups.group_id]}).reset_index(drop=True)
-    return questions, candidates
-
-
-def validation_evaluation(encoder, pairs: pd.DataFrame, *, query_prefix: str = "", passage_prefix: str = "",
-                          batch_size: int = 64):
-    """The LAReQA evaluation (:class:`~hybridlib.evaluate.LareqaEvaluation`) of ``encoder`` on a validation pair
-    table: each group's question in each language against every group's passages (:func:`validation_pool`)."""
-    from .evaluate import LareqaEvaluation, rank_lareqa
-
-    questions, candidates = validation_pool(pairs)
-    languages = sorted(set(questions.lang))
-    emb = embed_texts(encoder, [query_prefix + t for t in questions.text] +
-                      [passage_prefix + s for s in candidates.sentence], batch_size=batch_size, progress=False)
-    per_query = rank_lareqa(questions, candidates, emb[: len(questions)], emb[len(questions):], languages)
-    return LareqaEvaluation("validation", "model", languages, per_query,
-                            meta={"n_questions": len(questions), "n_candidates": len(candidates)})
-
-
-def validation_map(encoder, pairs: pd.DataFrame, *, query_prefix: str = "", passage_prefix: str = "",
-                   batch_size: int = 64) -> dict[str, float]:
-    """mono / cross / multi mAP and rank distance of ``encoder`` on a validation pair table."""
-    return _validation_metrics(validation_evaluation(encoder, pairs, query_prefix=query_prefix,
-                                                     passage_prefix=passage_prefix, batch_size=batch_size))
-
-
-def _validation_metrics(ev) -> dict[str, float]:
-    """mono / cross / multi mAP and mean rank distance of an evaluation."""
-    return {"mono_map": ev.summary["mono"]["map"], "cross_map": ev.summary["cross"]["map"],
-            "multi_map": ev.summary["multi"]["map"], "rank_distance": float(ev.rank_distance["mean"])}
 
 
 def _evaluator(pairs: pd.DataFrame, config: TrainConfig):
@@ -565,16 +527,6 @@ def train_static_runs(runs: list[dict[str, Any]], train_set, *, config: TrainCon
     texts = list(train_set["query"]) + list(train_set["passage"])
     return train_runs(runs, train_set, config=config, models_dir=models_dir, progress=progress,
                       build_model=lambda seed: build_static_encoder(texts, dim=dim, seed=seed))
-
-
-def validation_table(runs: pd.DataFrame, eval_set) -> pd.DataFrame:
-    """:func:`validation_map`'s metrics of every trained run (rows of :func:`train_runs`), one row per run: the
-    evaluations of :func:`hybridlib.comparison.validation_runs` (each run with the prefixes it was trained with)."""
-    from .comparison import validation_runs
-
-    evaluations = validation_runs(runs, eval_set, progress=False).evaluations
-    return pd.DataFrame([{"run": run.run, "sampler": run.sampler, "alpha": run.alpha, "seed": run.seed,
-                          **_validation_metrics(evaluations[run.run])} for run in runs.itertuples()])
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from transformers import TrainerCallback
 
-from hybridlib import pairs, train
+from hybridlib import comparison, pairs, train, validation
 from hybridlib.models import ModelLoadError, load_encoder
 from hybridlib.paths import project_root
 from hybridlib.samplers import SamplerError
@@ -187,11 +187,9 @@ def test_train_runs_skips_finished_runs_and_static_grid_model(tmp_path):
     assert [r.rsplit("-", 1)[0] for r in first.run] == ["hybrid-a0-s0", "hybrid-a1-s0"] and len(built) == 2
     again = train.train_runs(runs, data, config=cfg, models_dir=tmp_path, build_model=make, progress=False)
     assert list(again.path) == list(first.path) and len(built) == 2, "finished runs build no model"
-    table = train.validation_table(first, data)
-    from hybridlib.models import load_encoder
-
-    direct = train.validation_map(load_encoder(first.path[0]), data.to_pandas(), query_prefix="Query: ",
-                                  passage_prefix="Passage: ")
+    table = comparison.validation_table(first, data)
+    direct = validation.validation_map(load_encoder(first.path[0]), data.to_pandas(), query_prefix="Query: ",
+                                       passage_prefix="Passage: ")
     assert table.iloc[0][list(direct)].to_dict() == pytest.approx(direct), "each run scored with its own prefixes"
     with pytest.raises(ValueError, match="alpha must be in"):
         train.train_runs([{"sampler": "hybrid", "alpha": 2}], data, config=cfg, models_dir=tmp_path)
@@ -202,9 +200,9 @@ def test_validation_map_matches_the_lareqa_protocol_for_a_perfect_encoder():
     from hybridlib.data import LareqaDataset
 
     table = synthetic_pairs().to_pandas()
-    questions, candidates = train.validation_pool(table)
+    questions, candidates = validation.validation_pool(table)
     fake = LareqaDataset("v", sorted(set(questions.lang)), questions, candidates.assign(cid=range(len(candidates))))
-    scores = train.validation_map(PerfectEncoder(fake), table)
+    scores = validation.validation_map(PerfectEncoder(fake), table)
     assert scores["multi_map"] == pytest.approx(1.0) and scores["cross_map"] == pytest.approx(1.0)
 
 
