@@ -2,10 +2,10 @@
 its scores are kept.
 
 A sweep crosses named training sets (*conditions*: a domain's pairs, a general sample, ...) with samplers and seeds.
-Each run trains with :func:`hybridlib.train.fine_tune` (no validation split: the last step's model is scored), is
-evaluated with :func:`hybridlib.evaluate.evaluate_lareqa` at the length and with the prefixes it was trained with
-(the leakage guard reads its content record), and its evaluations are written atomically beside its folder name
-(:func:`hybridlib.train.run_name`: settings and data). The model folder is then removed (``keep_models`` keeps it),
+Each run trains with :func:`hybridlib.train.fine_tune` (no validation split and no checkpoint: the last step's model
+is scored, and a run cut short is trained again), is evaluated with :func:`hybridlib.evaluate.evaluate_lareqa` at the
+length and with the prefixes it was trained with (the leakage guard reads its content record), and its evaluations
+are written atomically beside its folder name (:func:`hybridlib.train.run_name`: settings and data). The model folder is then removed (``keep_models`` keeps it),
 so a sweep of dozens of runs costs no disk; an interrupted sweep resumes at the first run without scores.
 
 Every run's sampler is built on its data before the first run trains, so a batch larger than a condition's data
@@ -107,7 +107,7 @@ def score_run(folder: Path, base, data, sampler: str, alpha: float, seed: int, c
     else:
         encoder = copy.deepcopy(base)
         final = fine_tune(encoder, data, sampler=sampler, alpha=alpha, config=config, seed=seed,
-                          output_dir=folder / "model", progress=False)
+                          output_dir=folder / "model", progress=False, checkpoints=False)
         encoder[0].auto_model.config._name_or_path = str(final)  # where it now lives: the leakage guard reads it
     query_prefix, passage_prefix = prompts_for(final)
     out = {}

@@ -195,6 +195,7 @@ def fine_tune(
     callbacks: list | None = None,
     record_batches: bool = False,
     prune_checkpoints: bool = True,
+    checkpoints: bool = True,
 ) -> Path:
     """Fine-tune ``model`` (a SentenceTransformer, or a name / folder for :func:`load_encoder`) on ``train_set``
     (a pair dataset of :func:`hybridlib.pairs.build_training_pairs`) with one sampler; returns the model folder.
@@ -204,13 +205,16 @@ def fine_tune(
     ``callbacks`` go to the trainer; ``record_batches`` writes the (query, passage) pairs of every batch this
     process trained on to ``output_dir/batches-rank<R>.json`` (to inspect what the sampler delivered).
     Checkpoints are kept while the run trains (for resuming) and removed once ``final/`` is written, unless
-    ``prune_checkpoints`` is False.
+    ``prune_checkpoints`` is False; ``checkpoints=False`` writes none (a run too short to be worth resuming: it
+    restarts after an interruption; not with ``eval_set``, whose best checkpoint is kept).
     """
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     config = TrainConfig.of(config)
     check_sampler_args(sampler, alpha, config.batch_size, config.xy_pairing)
+    if not checkpoints and eval_set is not None:
+        raise ValueError("checkpoints=False cannot keep the best checkpoint on eval_set; pass one or the other")
     out = project_path(output_dir)
     final = out / "final"
     wanted = {"sampler": sampler, "alpha": acting_alpha(sampler, alpha), "seed": seed,
@@ -265,7 +269,7 @@ def fine_tune(
         data_seed=seed,
         prompts={"query": config.query_prefix, "passage": config.passage_prefix},
         batch_sampler=factory,
-        save_strategy="steps",
+        save_strategy="steps" if checkpoints else "no",
         save_steps=config.save_steps,
         save_total_limit=2,
         eval_strategy="steps" if eval_set is not None else "no",

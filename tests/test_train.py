@@ -113,6 +113,24 @@ def test_resume_after_an_interruption_continues_the_same_run(tiny_xlmr, tmp_path
                                load_encoder(whole).encode(["en question 3?"]), rtol=1e-4, atol=1e-6)
 
 
+def test_a_run_without_checkpoints_writes_none_and_trains_the_same_model(tiny_xlmr, tmp_path):
+    data = synthetic_pairs()
+    cfg = config(tiny_xlmr, max_steps=3, save_steps=1)
+    kept = train.fine_tune(str(tiny_xlmr), data, sampler="hybrid", config=cfg, seed=2, output_dir=tmp_path / "kept",
+                           progress=False, prune_checkpoints=False)
+    bare = train.fine_tune(str(tiny_xlmr), data, sampler="hybrid", config=cfg, seed=2, output_dir=tmp_path / "bare",
+                           progress=False, prune_checkpoints=False, checkpoints=False)
+    assert len(list((tmp_path / "kept" / "checkpoints").glob("checkpoint-*"))) == 2  # save_total_limit
+    assert not list((tmp_path / "bare").rglob("checkpoint-*"))
+    np.testing.assert_allclose(train.loss_curve(bare).loss.dropna(), train.loss_curve(kept).loss.dropna(), rtol=1e-6)
+    np.testing.assert_allclose(load_encoder(bare).encode(["de question 5?"]),
+                               load_encoder(kept).encode(["de question 5?"]), rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="checkpoints=False cannot keep the best checkpoint"):
+        train.fine_tune(str(tiny_xlmr), data, config=cfg, eval_set=data, output_dir=tmp_path / "c", progress=False,
+                        checkpoints=False)
+    assert not (tmp_path / "c").exists()
+
+
 @pytest.mark.parametrize("name, builder", [("paper-xlmr", build_tiny_xlmr), ("paper-labse", build_tiny_labse)])
 def test_paper_configs_load_and_run_a_step_on_a_tiny_model_of_their_architecture(name, builder, tmp_path):
     paper = train.TrainConfig.load(name)
