@@ -13,6 +13,47 @@ from typing import IO, Any
 import numpy as np
 
 
+class Busy(RuntimeError):
+    """Another process holds a lock this one needs."""
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | os.PathLike[str], what: str = "another process holds this lock",
+                   error: type[Busy] = Busy) -> Iterator[None]:
+    """Hold ``path`` as an exclusive lock (released when the process ends, even killed); a second holder gets
+    ``error`` saying ``what``, the holder's pid and start time, and the lock file."""
+    import datetime as dt
+    import fcntl
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            raise error(f"{what} ({holder}; lock {path}): wait for it to finish, or stop it, then run again") from None
+        fh.seek(0)
+        fh.truncate()
+        started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        fh.write(f"pid {os.getpid()}, started {started}")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _umask() -> int:
+    """The process's umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path``, on error it is removed."""
@@ -21,6 +62,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes it 600: the final file gets the user's umask
     try:
         yield tmp_path
         os.replace(tmp_path, path)
@@ -43,6 +85,7 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 700
     try:
         yield tmp
         old = path.with_name(f".{path.name}.old")
@@ -61,6 +104,26 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
     with atomic_open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
     return Path(path)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None, through dicts, lists and tuples."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def json_text(obj: Any) -> str:
+    """``obj`` as indented, valid JSON (NaN and infinities become null, which JSON has; other objects by str)."""
+    import json
+
+    return json.dumps(_finite(obj), indent=1, default=str, allow_nan=False) + "\n"
 
 
 def save_npy(path: str | os.PathLike[str], array: np.ndarray) -> Path:

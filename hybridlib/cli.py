@@ -17,29 +17,66 @@ import os
 import sys
 from pathlib import Path
 
+from .encoders import DEFAULT_MAX_SEQ_LENGTH
+
 BAD_INPUT = 3
 
 
 def _summary_rows(ev) -> list[dict[str, object]]:
-    rows = [{"setting": s, **{k: round(float(v), 4) for k, v in ev.summary[s].items()}} for s in ev.summary]
-    rows.append({"setting": "rank distance (multi)", "map": round(float(ev.rank_distance["mean"]), 1)})
-    return rows
+    return [{"setting": s, **{k: round(float(v), 4) for k, v in ev.summary[s].items()}} for s in ev.summary]
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (argparse names the flag in its message)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def check_output_dir(out: Path, flag: str = "--out") -> None:
+    """Refuse, before any work, an output folder that cannot be written: under a regular file, read-only, or an
+    existing folder holding other things than a previous result (it is replaced whole)."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{flag} {out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "summary.json").is_file():
+        raise OutputError(f"{flag} {out} is a folder that holds other files; the result replaces the folder "
+                          "whole, so give a new or empty folder (or one holding an earlier result)")
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"{flag} {out} lies under {parent}, which is a file")
+    if not os.access(parent, os.W_OK | os.X_OK) or (out.is_dir() and not os.access(out.parent, os.W_OK)):
+        raise OutputError(f"{flag} {out}: {parent if not out.is_dir() else out.parent} is not writable")
+
+
+class OutputError(ValueError):
+    """An output folder that cannot be written."""
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
     """Score MODEL on DATASET zero-shot; print the summary and write the tables and a JSON with provenance."""
-    from . import data, encoders, models, runner
+    from . import _io, data, encoders, models, runner
     from .evaluate import evaluate_lareqa
 
     if args.languages is not None and len(set(args.languages)) != len(args.languages):
         raise ValueError(f"--languages lists a language twice: {args.languages}")
+    out = Path(args.out).expanduser() if args.out else None
+    if out is not None:
+        check_output_dir(out)
     is_folder = Path(args.dataset).expanduser().is_dir()
     if is_folder:
         dataset = data.load_lareqa_files(args.dataset, extends=args.extends, data_dir=args.data_dir)
     elif args.dataset in data.dataset_names():
         if args.extends:
             raise ValueError("--extends goes with a folder of your own files")
-        dataset = data.load_lareqa(args.dataset, data_dir=args.data_dir)
+        if args.languages is not None:  # only the files of these languages are needed
+            data.check_languages(args.dataset, args.languages)
+        dataset = data.load_lareqa(args.dataset, args.languages, data_dir=args.data_dir)
     else:
         raise ValueError(f"dataset {args.dataset!r} is neither a known set ({', '.join(data.dataset_names())}) nor a "
                          "folder of <lang>.json[.gz] LAReQA files")
@@ -49,25 +86,24 @@ def evaluate_command(args: argparse.Namespace) -> int:
     query, passage = encoders.prompts_for(args.model if encoders.spec(args.model) else where)
     query = query if args.query_prefix is None else args.query_prefix
     passage = passage if args.passage_prefix is None else args.passage_prefix
+    length, why = ((args.max_seq_length, "--max-seq-length") if args.max_seq_length is not None
+                   else models.default_max_seq_length(where, local))
     from .leakage import guard_evaluation
 
-    guard_evaluation(where, dataset, args.allow_trained_on, args.data_dir)  # before loading or encoding
-    model = models.load_encoder(args.model, max_seq_length=args.max_seq_length)
+    guard_evaluation(where, dataset, args.allow_trained_on, args.data_dir,
+                     allow_hint="--allow-trained-on")  # before loading or encoding
+    model = models.load_encoder(args.model, max_seq_length=length)
     ev = evaluate_lareqa(model, dataset, max_groups=args.max_groups, query_prefix=query, passage_prefix=passage,
                          batch_size=args.batch_size, allow_trained_on=args.allow_trained_on,
                          cache_dir=args.cache_dir, progress=not args.quiet)
-    rows = _summary_rows(ev)
     import pandas as pd
 
     print(f"{encoders.label(args.model)} on {dataset.name} ({ev.meta['n_questions']} questions, "
-          f"{ev.meta['n_candidates']} candidates, {len(ev.languages)} languages; prefixes {query!r} / {passage!r})")
-    print(pd.DataFrame(rows).to_markdown(index=False))
-    if args.out:
-        from . import _io
-
-        out = Path(args.out)
-        _io.write_text(out / "map_matrix.csv", ev.map_matrix.to_csv(float_format="%.6g"))
-        _io.write_text(out / "per_question.csv", ev.per_query.to_csv(index=False, float_format="%.6g"))
+          f"{ev.meta['n_candidates']} candidates, {len(ev.languages)} languages; prefixes {query!r} / {passage!r}; "
+          f"{length} tokens a text: {why})")
+    print(pd.DataFrame(_summary_rows(ev)).to_markdown(index=False))
+    print(f"rank distance (multi, mean over query languages): {float(ev.rank_distance['mean']):.1f}")
+    if out is not None:
         provenance = {
             "model": args.model, "model_path": where, "model_fingerprint": models.model_fingerprint(where, local),
             "max_seq_length": model.max_seq_length, "prefixes": [query, passage], "dataset": dataset.name,
@@ -76,7 +112,11 @@ def evaluate_command(args: argparse.Namespace) -> int:
             "environment": runner.environment(),
         }
         summary = {"summary": ev.summary, "rank_distance": ev.rank_distance.to_dict(), "provenance": provenance}
-        _io.write_text(out / "summary.json", json.dumps(summary, indent=1, default=str) + "\n")
+        with _io.atomic_dir(out) as tmp:  # all three files or none
+            (tmp / "map_matrix.csv").write_text(ev.map_matrix.to_csv(float_format="%.6g"), encoding="utf-8")
+            (tmp / "per_question.csv").write_text(ev.per_query.to_csv(index=False, float_format="%.6g"),
+                                                  encoding="utf-8")
+            (tmp / "summary.json").write_text(_io.json_text(summary), encoding="utf-8")
         print(f"wrote {out / 'summary.json'}, {out / 'map_matrix.csv'}, {out / 'per_question.csv'}")
     return 0
 
@@ -97,15 +137,18 @@ example:
                                   "folder or a hub id")
     ev.add_argument("dataset", help="xquad-r, mlqa-r, or a folder of <lang>.json[.gz] LAReQA files")
     ev.add_argument("--languages", nargs="+", help="keep these languages (default: all)")
-    ev.add_argument("--max-groups", type=int, help="the first N parallel question groups (default: all)")
+    ev.add_argument("--max-groups", type=positive_int, help="the first N parallel question groups (default: all)")
     ev.add_argument("--extends", help="with a folder: add its languages to this built-in set (e.g. xquad-r)")
-    ev.add_argument("--max-seq-length", type=int, default=None, help="tokens per text (default: the model's)")
-    ev.add_argument("--batch-size", type=int, default=32)
+    ev.add_argument("--max-seq-length", type=positive_int, default=None,
+                    help=f"tokens per text (default: the length a model hybridlib trained was trained at, else "
+                         f"{DEFAULT_MAX_SEQ_LENGTH}, as at every scale of the notebooks)")
+    ev.add_argument("--batch-size", type=positive_int, default=32)
     ev.add_argument("--query-prefix", default=None, help="default: the model's own (hybridlib.encoders)")
     ev.add_argument("--passage-prefix", default=None)
     ev.add_argument("--data-dir", default=None, help="the built-in sets' folder (default: $HYBRIDLIB_DATA, data/)")
     ev.add_argument("--cache-dir", default="build/cache/embeddings", help="embedding cache (resumable)")
-    ev.add_argument("--out", help="write summary.json, map_matrix.csv and per_question.csv here")
+    ev.add_argument("--out", help="write summary.json, map_matrix.csv and per_question.csv to this folder (new, "
+                                  "empty or an earlier result's; written whole or not at all)")
     ev.add_argument("--allow-trained-on", action="store_true", help="score even a model trained on this data")
     ev.add_argument("--quiet", action="store_true", help="no progress bars")
     ev.set_defaults(run=evaluate_command)
@@ -125,20 +168,27 @@ def main(argv: list[str] | None = None) -> int:
         if argv[0] == "train":
             from .train import main as train_main
 
-            return train_main(argv[1:])
+            return train_main(argv[1:], prog="hybridlib train")
         from .runner import main as runner_main
 
-        return runner_main(argv[1:])
+        return runner_main(argv[1:], prog="hybridlib reproduce")
     args = parser().parse_args(argv)
     from .data import DataError
     from .leakage import LeakageError
     from .models import ModelLoadError
 
+    if args.quiet:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
     try:
         return args.run(args)
     except (DataError, ModelLoadError, LeakageError, ValueError, TypeError) as exc:
         print(f"hybridlib: error: {exc}", file=sys.stderr)
         return BAD_INPUT
+    except OSError as exc:  # a full disk or a folder that vanished while writing: said plainly, nothing half-written
+        print(f"hybridlib: error: could not write the result: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import urllib.error
 import urllib.request
 import zlib
@@ -70,16 +71,24 @@ def dataset_languages(name: str) -> list[str]:
     return sorted(_source(name)["files"])
 
 
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")  # ISO 639 with optional subtags: ro, fil, zh-Hans
+
+
 def own_files(folder: str | os.PathLike[str]) -> dict[str, Path]:
     """The LAReQA files of one's own in ``folder``, by language (``<lang>.json`` or ``<lang>.json.gz``; the first in
-    name order where both exist); empty when ``folder`` is not a folder or holds none."""
+    name order where both exist); empty when ``folder`` is not a folder or holds none. A file that looks meant as one
+    (``.json`` in its name) but is not named by a lower-case language code is refused, naming it."""
     folder = Path(folder).expanduser()
     paths: dict[str, Path] = {}
     if folder.is_dir():
         for f in sorted(folder.iterdir()):
+            if ".json" not in f.name.lower() or f.name.startswith(".") and f.name.endswith(".tmp"):
+                continue
             lang = f.name.removesuffix(".gz").removesuffix(".json")
-            if f.name.endswith((".json", ".json.gz")) and lang not in paths:
-                paths[lang] = f
+            if not f.name.endswith((".json", ".json.gz")) or not LANGUAGE_CODE.match(lang):
+                raise DataError(f"{f}: a LAReQA file of one's own is named <lang>.json or <lang>.json.gz with <lang> "
+                                f"a lower-case ISO 639 code (en.json, ro.json.gz, zh-Hans.json); rename or move it")
+            paths.setdefault(lang, f)
     return paths
 
 
@@ -233,6 +242,10 @@ def _missing_message(name: str, lang: str, folder: Path, url: str, why: str) -> 
 def read_json(path: Path) -> dict[str, Any]:
     """Parse a JSON or gzipped JSON file, reporting a file that does not parse as a DataError."""
     opener = gzip.open if path.suffix == ".gz" else open
+    if not Path(path).is_file():
+        raise MissingDataError(f"{path} is missing{' (it is a folder)' if Path(path).is_dir() else ''}: put the file "
+                               f"there, or point ${DATA_ENV} at the data folder that holds it ({DATA_ENV} is "
+                               f"{os.environ.get(DATA_ENV, 'not set')!r})")
     try:
         with opener(path, "rt", encoding="utf-8") as fh:
             return json.load(fh)
@@ -240,8 +253,11 @@ def read_json(path: Path) -> dict[str, Any]:
         raise DataError(f"{path} does not parse as JSON: {exc}") from exc
 
 
-def parse_lareqa(obj: dict[str, Any], lang: str, source: str = "<memory>") -> tuple[list[dict], list[dict]]:
-    """Question rows and candidate rows of one LAReQA language file (see the module docstring)."""
+def parse_lareqa(obj: dict[str, Any], lang: str, source: str = "<memory>",
+                 strict: bool = False) -> tuple[list[dict], list[dict]]:
+    """Question rows and candidate rows of one LAReQA language file (see the module docstring). ``strict`` (files of
+    one's own) also refuses an empty sentence, a sentence that is not the text of its break span (whitespace
+    aside), and a question without an answer or with a non-integer ``answer_start``."""
     questions: list[dict] = []
     candidates: list[dict] = []
     try:
@@ -257,12 +273,14 @@ def parse_lareqa(obj: dict[str, Any], lang: str, source: str = "<memory>") -> tu
                 if any(not (ends[i] <= b < e <= len(para["context"]) + 1) for i, (b, e) in enumerate(breaks)):
                     raise DataError(f"{source}: paragraph {paragraph} has sentence breaks that are not increasing "
                                     f"[start, end) spans inside its context: {breaks}")
+                if strict:
+                    _check_sentences(para, paragraph, source)
                 first = len(candidates)
                 for s_idx, sentence in enumerate(sentences):
                     candidates.append({"cid": f"{paragraph}:{s_idx}", "lang": lang, "sentence": sentence,
                                        "context": para["context"], "paragraph": paragraph, "groups": []})
                 for qa in para["qas"]:
-                    start = qa["answers"][0]["answer_start"]
+                    start = _answer_start(qa, source) if strict else qa["answers"][0]["answer_start"]
                     hits = [i for i, (b, e) in enumerate(breaks) if b <= start < e]
                     if not hits:
                         raise DataError(f"{source}: question {qa['id']} answer_start {start} lies in no sentence")
@@ -276,6 +294,32 @@ def parse_lareqa(obj: dict[str, Any], lang: str, source: str = "<memory>") -> tu
     for cand in candidates:
         cand["groups"] = tuple(dict.fromkeys(cand["groups"]))
     return questions, candidates
+
+
+def _check_sentences(para: dict[str, Any], paragraph: str, source: str) -> None:
+    """Refuse an empty sentence, or one that is not its break span's text (whitespace collapsed)."""
+    for s_idx, (sentence, (b, e)) in enumerate(zip(para["sentences"], para["sentence_breaks"])):
+        if not isinstance(sentence, str) or not sentence.strip():
+            raise DataError(f"{source}: paragraph {paragraph} sentence {s_idx} is empty")
+        span = para["context"][b:e]
+        if " ".join(sentence.split()) != " ".join(span.split()):
+            raise DataError(f"{source}: paragraph {paragraph} sentence {s_idx} {sentence[:60]!r} is not the text of "
+                            f"its break [{b}, {e}) in the context ({span[:60]!r}); sentences must be the context's "
+                            "text at their breaks")
+
+
+def _answer_start(qa: dict[str, Any], source: str) -> int:
+    """The first answer's ``answer_start`` of a question, refused clearly when absent or not a whole number."""
+    qid = qa.get("id", "<no id>")
+    answers = qa.get("answers")
+    if not isinstance(answers, list) or not answers or not isinstance(answers[0], dict):
+        raise DataError(f"{source}: question {qid} has no answer (answers must be a non-empty list of "
+                        "{'text', 'answer_start'})")
+    start = answers[0].get("answer_start")
+    if isinstance(start, bool) or not isinstance(start, int):
+        raise DataError(f"{source}: question {qid} answer_start {start!r} is not a whole number (a character "
+                        "offset into the context)")
+    return start
 
 
 @dataclass(frozen=True)
@@ -407,7 +451,9 @@ def load_lareqa_files(
             raise ValueError(f"{extends} already has language(s) {clash}; give only new languages to extend it")
     questions, candidates = ([base.questions], [base.candidates]) if base is not None else ([], [])
     for lang, path in paths.items():
-        q, c = parse_lareqa(read_json(path), lang, source=str(path))
+        q, c = parse_lareqa(read_json(path), lang, source=str(path), strict=True)
+        if not q:
+            raise DataError(f"{path} holds no questions (a LAReQA file needs data -> paragraphs -> qas)")
         q = pd.DataFrame(q, columns=["qid", "lang", "text", "group", "paragraph", "answer"])
         dup = q["group"][q["group"].duplicated()]
         if len(dup):

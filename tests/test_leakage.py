@@ -67,3 +67,49 @@ def test_a_model_opened_any_way_is_refused_on_data_it_trained_on(leaked_model):
 def test_an_encoder_without_a_record_is_said_to_be_unverified():
     ev = evaluate_lareqa(HashEncoder(), toy_dataset({"en": ["g1", "g2"]}), progress=False)
     assert "zero-shot not verified" in ev.meta["leakage_check"]
+
+
+def test_a_copy_saved_elsewhere_or_without_its_record_is_still_recognised(leaked_model, tmp_path):
+    """Fault 13: ``model.save(other)`` does not carry the record, and a deleted record hid the training data."""
+    import shutil
+
+    from sentence_transformers import SentenceTransformer
+
+    dataset, path = leaked_model
+    plain = SentenceTransformer(str(path), device="cpu")
+    plain.save(str(tmp_path / "copy"))  # sentence-transformers' own save: no hybridlib files
+    assert not (tmp_path / "copy" / leakage.TRAINED_ON).exists()
+    stripped = tmp_path / "stripped"
+    shutil.copytree(path, stripped)
+    (stripped / leakage.TRAINED_ON).unlink()
+    (stripped / "hybridlib_training.json").unlink()
+    for model in (tmp_path / "copy", SentenceTransformer(str(tmp_path / "copy"), device="cpu"), stripped):
+        with pytest.raises(LeakageError, match="16 questions or passages"):
+            leakage.guard_evaluation(model, dataset)
+    assert leakage.weights_fingerprint(plain) == leakage.weights_fingerprint(tmp_path / "copy")
+    unseen = toy_dataset({"en": ["h1", "h2"], "de": ["h1", "h2"]})
+    assert "recognised by its weights" in leakage.guard_evaluation(stripped, unseen)
+
+
+def test_a_fine_tuned_model_has_another_fingerprint_than_its_base(leaked_model, tmp_path):
+    _, path = leaked_model
+    base = build_tiny_xlmr(tmp_path / "base")
+    assert leakage.weights_fingerprint(base) != leakage.weights_fingerprint(path)
+
+
+def test_unverified_zero_shot_is_a_visible_warning():
+    with pytest.warns(UserWarning, match="zero-shot on toy not verified"):
+        evaluate_lareqa(HashEncoder(), toy_dataset({"en": ["g1", "g2"]}), progress=False)
+
+
+def test_a_damaged_record_is_named(leaked_model, tmp_path):
+    import shutil
+
+    from hybridlib.models import ModelLoadError
+
+    dataset, path = leaked_model
+    broken = tmp_path / "broken"
+    shutil.copytree(path, broken)
+    (broken / leakage.TRAINED_ON).write_text('{"group_ids": [')
+    with pytest.raises(ModelLoadError, match=f"{leakage.TRAINED_ON} is damaged"):
+        leakage.guard_evaluation(broken, dataset)

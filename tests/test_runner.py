@@ -138,7 +138,45 @@ def test_a_failed_stage_is_recorded_outside_figures_and_not_skipped_next_time(tm
     with pytest.raises(runner.NotebookFailed, match="01_only.failed.ipynb"):
         runner.run("t", output_dir=tmp_path / "out", force=True)
     assert (tmp_path / "out" / "01_only.ipynb").read_text() == good, "a failed re-run keeps the last good copy"
-    assert json.loads((tmp_path / runner.MANIFEST).read_text()) == manifest, "and the manifest it belongs to"
+    after = json.loads((tmp_path / runner.MANIFEST).read_text())
+    assert "01_only.ipynb" not in after["stages"], "but the record no longer says done: its outputs may be half new"
+    flag.unlink()
+    assert runner.run("t", output_dir=tmp_path / "out")["01_only.ipynb"] > 0, "so the next run re-runs it"
+
+
+def test_a_stage_killed_midway_is_not_trusted_and_its_leftovers_are_removed(tmp_path, monkeypatch, capsys):
+    """Fault 12: a stage killed after rewriting its outputs with other parameters was skipped as 'unchanged'."""
+    import json
+
+    books = tmp_path / "notebooks"
+    (books / "params").mkdir(parents=True)
+    out_file = tmp_path / "data.txt"
+    _stage(books / "01_only.ipynb", "rows = 3\nfigures_dir = 'x'", f"open(r'{out_file}', 'w').write(str(rows))")
+    (books / "params" / "t.yaml").write_text(f"figures_dir: {tmp_path}\nrows: 3\n")
+    monkeypatch.setattr(runner, "notebooks_dir", lambda: books)
+    runner.run("t", output_dir=tmp_path / "out")
+    assert out_file.read_text() == "3"
+
+    def killed(notebook, output, parameters, log_output=False):  # rewrites the outputs, then the process dies
+        out_file.write_text(str(parameters["rows"]))
+        output.write_text("half")
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(runner, "run_notebook", killed)
+    with pytest.raises(SystemExit):
+        runner.run("t", output_dir=tmp_path / "out", overrides={"rows": 1})
+    assert out_file.read_text() == "1"
+    manifest = json.loads((tmp_path / runner.MANIFEST).read_text())
+    assert "01_only.ipynb" not in manifest["stages"], "a started stage's record is dropped before it runs"
+    # a kill -9 leaves the 'running' state and the half-written copy
+    (tmp_path / "out" / "state.json").write_text(json.dumps({"01_only.ipynb": {"status": "running", "started": "t0"}}))
+    (tmp_path / "out" / "01_only.running.ipynb").write_text("half")
+    monkeypatch.undo()
+    monkeypatch.setattr(runner, "notebooks_dir", lambda: books)
+    assert runner.run("t", output_dir=tmp_path / "out")["01_only.ipynb"] > 0, "original parameters: run again"
+    assert out_file.read_text() == "3"
+    assert "did not finish; it runs again" in capsys.readouterr().out
+    assert not (tmp_path / "out" / "01_only.running.ipynb").exists()
 
 
 def test_git_dirty_leaves_out_the_runners_own_outputs(monkeypatch):
@@ -180,10 +218,11 @@ def test_a_second_runner_on_the_same_build_tree_is_refused_naming_the_holder(tmp
     (books / "params" / "t.yaml").write_text(f"figures_dir: {tmp_path / 'fig'}\n")
     monkeypatch.setattr(runner, "notebooks_dir", lambda: books)
     out = tmp_path / "build" / "t"
-    with runner.build_lock(out.parent / "runner.lock"):
-        with pytest.raises(runner.RunnerBusy, match=f"pid {os.getpid()}, started"):
-            runner.run("t", output_dir=out)
-        assert not (out / "01_first.ipynb").exists(), "nothing ran"
+    with runner.build_lock(runner.lock_path()):
+        for where in (out, tmp_path / "elsewhere"):  # the lock is the build tree's, whatever --output-dir says
+            with pytest.raises(runner.RunnerBusy, match=f"pid {os.getpid()}, started"):
+                runner.run("t", output_dir=where)
+            assert not (where / "01_first.ipynb").exists(), "nothing ran"
     assert runner.run("t", output_dir=out)["01_first.ipynb"] > 0, "the lock is released with its holder"
 
 
