@@ -112,6 +112,10 @@ class RunEvaluations:
         """Query language x candidate language ``metric``, mean over the seeds of ``sampler``."""
         return self._seed_mean(sampler, lambda ev: ev.matrix(metric))
 
+    def question_counts(self) -> pd.DataFrame:
+        """How many questions each language pair's mAP rests on (every model is scored on the same questions)."""
+        return self._of(self.samplers[0])[0].question_counts()
+
     def language_preference(self, sampler: str, k: int = 10) -> pd.DataFrame:
         """Share of each candidate language among the top ``k`` pooled candidates, mean over seeds."""
         return self._seed_mean(sampler, lambda ev: ev.language_preference(k))

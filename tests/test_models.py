@@ -125,3 +125,47 @@ def test_static_vocabulary_is_the_same_every_time_and_spells_every_word():
     assert words[:2] == ["runs", "the"], "most frequent first: runs and the, 6 times each, ties alphabetical"
     tokenizer = models.build_static_encoder(texts, vocab_size=60, dim=4)[0].tokenizer
     assert "[UNK]" not in tokenizer.encode("zebra läuft").tokens, "any word of the texts is spelt from its characters"
+
+
+def test_a_damaged_embedding_chunk_is_named_dropped_and_recomputed(tmp_path):
+    """Fault 16: a truncated cache chunk made every later run fail without naming the file."""
+    from .conftest import HashEncoder
+
+    texts = [f"text {i}" for i in range(5)]
+    first = embed_texts(HashEncoder(), texts, cache_dir=tmp_path, cache_key="m", progress=False)
+    (chunk,) = list(tmp_path.rglob("*.npy"))
+    chunk.write_bytes(chunk.read_bytes()[:100])
+    encoder = HashEncoder()
+    with pytest.warns(UserWarning, match=f"damaged embedding cache file {chunk}"):
+        again = embed_texts(encoder, texts, cache_dir=tmp_path, cache_key="m", progress=False)
+    np.testing.assert_array_equal(first, again)
+    assert encoder.calls == 1, "recomputed"
+    assert np.load(chunk).shape == (5, 16), "and written back whole"
+
+
+def test_every_door_scores_at_one_default_length(tmp_path):
+    """Fault 3: the CLI and load_encoder scored at the model's own 512 tokens where every scale uses 64."""
+    from hybridlib import encoders
+    from hybridlib.models import default_max_seq_length
+    from hybridlib.runner import load_parameters
+
+    path = build_tiny_xlmr(tmp_path / "tiny-xlmr")
+    assert load_encoder(path).max_seq_length == encoders.DEFAULT_MAX_SEQ_LENGTH
+    assert default_max_seq_length(path) == (encoders.DEFAULT_MAX_SEQ_LENGTH, "hybridlib's default (every scale's)")
+    assert load_parameters("default")["max_seq_length"] == encoders.DEFAULT_MAX_SEQ_LENGTH
+    (path / "hybridlib_training.json").write_text('{"config": {"max_seq_length": 32}}')
+    assert load_encoder(path).max_seq_length == 32, "a model hybridlib trained: the length it trained at"
+
+
+@pytest.mark.model
+def test_a_damaged_built_encoder_is_rebuilt_naming_it(tmp_path, monkeypatch):
+    """Fault 16: a truncated encoder under build/cache/encoders/ made every later run fail."""
+    from hybridlib import models
+
+    monkeypatch.setattr(models, "ENCODER_CACHE", str(tmp_path))
+    folder = models.e5_path()
+    (weights,) = [f for f in folder.rglob("*.safetensors")]
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.warns(UserWarning, match=f"the built encoder {folder} does not load"):
+        enc = load_encoder("default")
+    assert embed_texts(enc, ["query: a"], progress=False).shape == (1, 384)

@@ -58,3 +58,52 @@ def test_directions_take_a_folder_and_the_paper_has_nothing_beside_it(own):
 def test_a_dataset_given_as_a_folder_names_one_file(own, tmp_path):
     written = plots.save_table(pd.DataFrame({"a": [1]}), f"04_summary_{own.parent.name}/{own.name}", tmp_path)
     assert [p.name for p in written] == ["04_summary_data_own-set.csv", "04_summary_data_own-set.md"]
+
+
+@pytest.mark.parametrize("name", ["english.json", ".json", "fr (copy).json", "EN.JSON", "de.json.txt"])
+def test_files_not_named_by_a_language_code_are_refused_by_name(own, name):
+    """Faults 4 and 14: ``english.json`` became a language "english", ``.json`` one called '', ``EN.JSON`` and
+    ``de.json.txt`` were skipped without a word."""
+    (own / name).write_text((own / "en.json").read_text())
+    with pytest.raises(data.DataError, match=r"lower-case ISO 639 code") as err:
+        data.load_lareqa_files(own)
+    assert name in str(err.value)
+
+
+def test_other_files_in_the_folder_are_left_alone(own):
+    (own / "README.md").write_text("notes")
+    assert data.lareqa_languages(own) == ["de", "en"]
+
+
+def _edit(own, lang, change):
+    obj = json.loads((own / f"{lang}.json").read_text())
+    change(obj["data"][0]["paragraphs"][1])
+    (own / f"{lang}.json").write_text(json.dumps(obj))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda p: p["sentences"].__setitem__(0, "something else entirely."), "sentence 0 'something else entirely.' is not"),
+    (lambda p: p["sentences"].__setitem__(1, "  "), "sentence 1 is empty"),
+    (lambda p: p["qas"][0].__setitem__("answers", []), "question o1 has no answer"),
+    (lambda p: p["qas"][0]["answers"][0].__setitem__("answer_start", "34"), "question o1 answer_start '34' is not a whole"),
+])
+def test_wrong_own_data_is_refused_naming_the_file_paragraph_and_question(own, change, message):
+    """Fault 14: sentences that disagree with their breaks, empty ones and malformed answers were scored or gave
+    Python's own messages."""
+    _edit(own, "de", change)
+    with pytest.raises(data.DataError, match=message) as err:
+        data.load_lareqa_files(own)
+    assert "de.json" in str(err.value)
+
+
+def test_an_empty_file_is_blamed_on_itself(own):
+    (own / "en.json").write_text(json.dumps({"version": "1.1", "data": []}))
+    with pytest.raises(data.DataError, match=r"en\.json holds no questions"):
+        data.load_lareqa_files(own)
+
+
+def test_a_missing_file_says_it_is_missing_and_how_to_point_at_the_data(tmp_path, monkeypatch):
+    """Fault 4: with HYBRIDLIB_DATA unset the README's Romanian example said 'does not parse as JSON: [Errno 2]'."""
+    monkeypatch.delenv("HYBRIDLIB_DATA", raising=False)
+    with pytest.raises(data.MissingDataError, match=r"is missing: .*point \$HYBRIDLIB_DATA .*is 'not set'"):
+        data.read_json(tmp_path / "xquad" / "xquad.ro.json.gz")

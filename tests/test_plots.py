@@ -39,3 +39,25 @@ def test_margin_bars_mark_the_significant_margins():
     ax = fig.axes[0]
     assert sorted(round(p.get_height(), 3) for p in ax.patches) == [-0.02, 0.0, 0.01, 0.03]
     assert [t.get_text() for t in ax.texts] == ["*", "*"]
+
+
+def test_cells_on_few_questions_show_their_count_not_a_colour():
+    """Fault 9: a cell on one question looked as solid as one on 160."""
+    m = pd.DataFrame([[0.5, 1.0], [0.02, np.nan]], index=["de", "es"], columns=["de", "es"])
+    counts = pd.DataFrame([[160, 1], [3, np.nan]], index=m.index, columns=m.columns)
+    fig = plots.heatmap_grid({"a": m, "b": m - 0.1}, counts=counts)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "0.50" in texts and "n=1" in texts and "n=3" in texts
+    assert "1.00" not in texts and "0.02" not in texts, "too few questions: no value, no colour"
+    assert "colour scale 0.4-0.5" in fig.axes[-1].get_ylabel(), "the scale ignores them (else 0.0-1.0)"
+    assert any("fewer than 10 questions" in t.get_text() for t in fig.texts)
+
+
+def test_rank_distance_axis_is_set_by_the_models_and_the_random_level_is_a_note():
+    """Fault 8: the axis ran to the random level (~996), so bars of 60-85 could not be read."""
+    table = pd.DataFrame({"zero-shot": [150.0, 120.0], "hybrid": [70.0, 65.0]}, index=["de", "en"])
+    levels = pd.DataFrame({"floor": [10.0, 10.0], "random": [995.0, 997.0]}, index=["de", "en"])
+    ax = plots.rank_distance_bars(table, levels=levels)
+    assert 150 < ax.get_ylim()[1] < 300
+    assert any("random ranking: 995-997 (mean 996)" in t.get_text() for t in ax.texts)
+    assert "floor ranking" in [t.get_text() for t in ax.get_legend().get_texts()], "the floor stays drawn"

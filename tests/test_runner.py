@@ -232,6 +232,7 @@ def test_a_second_runner_on_the_same_build_tree_is_refused_naming_the_holder(tmp
     ({"train_samplers": ["xx-mono", "x-y"]}, "unknown sampler"),
     ({"alpha_grid": [0.0, 2.0]}, "alpha must be in"),
     ({"languages": ["en", "klingon"]}, "klingon"),
+    ({"languages": []}, "languages is an empty list"),
     ({"max_groups": 0}, "max_groups must be a positive"),
     ({"max_seq_length": -1}, "max_seq_length must be a positive"),
     ({"directions": {"xquad-r": "xquad-r"}}, "trained on itself"),
@@ -246,3 +247,13 @@ def test_every_value_is_checked_before_stage_01(tmp_path, override, message):
     with pytest.raises((ValueError, TypeError, ModelLoadError), match=message):
         runner.run("smoke", output_dir=tmp_path / "out", overrides=override)
     assert not (tmp_path / "out").exists(), "no stage started"
+
+
+def test_a_notebook_run_by_hand_writes_under_build_not_the_tracked_figures():
+    """Fault 5: a notebook opened in JupyterLab and run by hand overwrote the committed figures."""
+    import papermill as pm
+
+    for nb in runner.select_notebooks():
+        by_hand = pm.inspect_notebook(str(nb))["figures_dir"]["default"].strip("\"'")
+        assert by_hand.startswith("build/"), (nb.name, by_hand)
+    assert runner.load_parameters("default")["figures_dir"] == "figures", "only make reproduce writes figures/"
