@@ -107,3 +107,24 @@ def test_a_missing_file_says_it_is_missing_and_how_to_point_at_the_data(tmp_path
     monkeypatch.delenv("HYBRIDLIB_DATA", raising=False)
     with pytest.raises(data.MissingDataError, match=r"is missing: .*point \$HYBRIDLIB_DATA .*is 'not set'"):
         data.read_json(tmp_path / "xquad" / "xquad.ro.json.gz")
+
+
+def test_the_documented_minimal_file_is_valid(tmp_path):
+    """Fault 4: the format was described only in a docstring; the page's example must load as written."""
+    import re
+
+    from hybridlib.paths import project_root
+
+    page = (project_root() / "docs" / "own_data.md").read_text()
+    example = json.loads(re.search(r"```json\n(.*?)```", page, re.S).group(1))
+    (tmp_path / "de.json").write_text(json.dumps(example))
+    english = json.loads(json.dumps(example).replace("Der Rhein ist lang.", "The Rhine is long.."))
+    para = english["data"][0]["paragraphs"][0]
+    para["context"] = "The Rhine is long. It flows through Basel."
+    para["sentences"] = ["The Rhine is long.", "It flows through Basel."]
+    para["sentence_breaks"] = [[0, 18], [19, 42]]
+    para["qas"][0].update(question="What does the Rhine flow through?", answers=[{"text": "Basel", "answer_start": 36}])
+    (tmp_path / "en.json").write_text(json.dumps(english))
+    ds = data.load_lareqa_files(tmp_path)
+    assert ds.languages == ["de", "en"] and len(ds.questions) == 2
+    assert set(ds.questions["answer"]) == {"de:0:0:1", "en:0:0:1"}, "the answer is the second sentence"
