@@ -27,6 +27,8 @@ $(VENV)/.installed: pyproject.toml
 system-deps:
 ifneq ($(strip $(APT_PACKAGES)),)
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's $(strip $(APT_PACKAGES)) with apt-get, with their dependencies (about 130 packages" \
+		     "on a bare Debian 12; see the README's Quick start)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
 	else \
 		echo "note: install Debian's $(strip $(APT_PACKAGES)) (root): notebook 01 needs apertium and" \

@@ -257,3 +257,17 @@ def test_a_notebook_run_by_hand_writes_under_build_not_the_tracked_figures():
         by_hand = pm.inspect_notebook(str(nb))["figures_dir"]["default"].strip("\"'")
         assert by_hand.startswith("build/"), (nb.name, by_hand)
     assert runner.load_parameters("default")["figures_dir"] == "figures", "only make reproduce writes figures/"
+
+
+def test_an_output_dir_that_cannot_be_written_is_refused_before_any_stage(tmp_path, monkeypatch):
+    """Fault 15: the runner's --output-dir under a file (or read-only) failed with a raw traceback."""
+    books = tmp_path / "notebooks"
+    (books / "params").mkdir(parents=True)
+    _stage(books / "01_first.ipynb", "figures_dir = 'x'", f"open(r'{tmp_path / 'ran'}', 'w').write('1')")
+    (books / "params" / "t.yaml").write_text(f"figures_dir: {tmp_path / 'fig'}\n")
+    monkeypatch.setattr(runner, "notebooks_dir", lambda: books)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match=r"--output-dir .*file/out: .*file is a file"):
+        runner.run("t", output_dir=tmp_path / "file" / "out")
+    assert not (tmp_path / "ran").exists()
+    assert runner.main(["--scale", "t", "--output-dir", str(tmp_path / "file" / "out"), "--quiet"]) == 1
