@@ -47,6 +47,21 @@ def exclusive_lock(path: str | os.PathLike[str], what: str = "another process ho
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def check_writable(folder: str | os.PathLike[str], flag: str) -> None:
+    """Refuse (ValueError naming ``flag``, the option the user gave it with) a folder to be written that is a file,
+    lies under a file, or whose nearest existing folder cannot be written."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{flag} {folder} is a file, not a folder")
+    parent = folder
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{flag} {folder} lies under {parent}, which is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag} {folder}: {parent} is not writable")
+
+
 def _umask() -> int:
     """The process's umask (read by setting and restoring it)."""
     mask = os.umask(0)

@@ -38,24 +38,16 @@ def positive_int(text: str) -> int:
 
 
 def check_output_dir(out: Path, flag: str = "--out") -> None:
-    """Refuse, before any work, an output folder that cannot be written: under a regular file, read-only, or an
-    existing folder holding other things than a previous result (it is replaced whole)."""
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{flag} {out} is a file, not a folder")
+    """Refuse, before any work, an output folder that cannot be written (:func:`hybridlib._io.check_writable`) or an
+    existing folder holding other things than a previous result (the result replaces the folder whole)."""
+    from . import _io
+
+    _io.check_writable(out, flag)
     if out.is_dir() and any(out.iterdir()) and not (out / "summary.json").is_file():
-        raise OutputError(f"{flag} {out} is a folder that holds other files; the result replaces the folder "
-                          "whole, so give a new or empty folder (or one holding an earlier result)")
-    parent = out
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise OutputError(f"{flag} {out} lies under {parent}, which is a file")
-    if not os.access(parent, os.W_OK | os.X_OK) or (out.is_dir() and not os.access(out.parent, os.W_OK)):
-        raise OutputError(f"{flag} {out}: {parent if not out.is_dir() else out.parent} is not writable")
-
-
-class OutputError(ValueError):
-    """An output folder that cannot be written."""
+        raise ValueError(f"{flag} {out} is a folder that holds other files; the result replaces the folder "
+                         "whole, so give a new or empty folder (or one holding an earlier result)")
+    if out.is_dir():
+        _io.check_writable(out.parent, flag)
 
 
 def evaluate_command(args: argparse.Namespace) -> int:

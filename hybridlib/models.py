@@ -154,7 +154,13 @@ def load_encoder(
         hint = "" if local else (" Loading a hub id needs the Hugging Face hub; with HF_HUB_OFFLINE=1 or no "
                                  "network it must already be in the local cache. Use a local folder instead.")
         raise ModelLoadError(f"could not load model {name_or_path!r} from {where}: {exc}.{hint}") from exc
-    model.max_seq_length = max_seq_length if max_seq_length is not None else default_max_seq_length(where, local)[0]
+    if max_seq_length is not None:
+        model.max_seq_length = max_seq_length
+    else:
+        try:
+            model.max_seq_length = default_max_seq_length(where, local)[0]
+        except AttributeError:  # a model without a length to set (static embeddings) keeps none
+            pass
     model.hybridlib_model_id = model_fingerprint(where, local) + f":len{model.max_seq_length}"
     model.hybridlib_trained_on = training_record(where).get("sources", []) if local else []
     return model

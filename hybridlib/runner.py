@@ -16,7 +16,6 @@ and the key, start and end of each stage.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -314,7 +313,7 @@ def run(scale: str, only: list[str] | None = None, output_dir: Path | None = Non
     check_parameters(parameters, select_notebooks())
     check_values(parameters)
     out_dir = output_dir or project_root() / "build" / "notebooks" / scale
-    check_writable(out_dir, "--output-dir")
+    _io.check_writable(out_dir, "--output-dir")
     # one runner at a time per build tree (build/data, models, caches, manifests), whatever its --output-dir
     with build_lock(lock_path()):
         return _run_locked(scale, parameters, out_dir, only, log_output, force)
@@ -323,17 +322,6 @@ def run(scale: str, only: list[str] | None = None, output_dir: Path | None = Non
 def lock_path() -> Path:
     """The runner's lock: one per project build tree, whatever ``--output-dir`` a runner writes to."""
     return project_root() / "build" / "runner.lock"
-
-
-def check_writable(folder: Path, flag: str) -> None:
-    """Refuse, before any stage starts, an output folder that is a file, lies under one, or cannot be written."""
-    parent = folder
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ValueError(f"{flag} {folder}: {parent} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"{flag} {folder}: {parent} is not writable")
 
 
 def _run_locked(scale: str, parameters: dict[str, Any], out_dir: Path, only: list[str] | None, log_output: bool,

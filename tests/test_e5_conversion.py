@@ -60,7 +60,7 @@ def engine():
 
 @pytest.fixture(scope="module")
 def converted():
-    return models.load_encoder("multilingual-e5-small")
+    return models.load_encoder("multilingual-e5-small", max_seq_length=512)  # the engine encodes whole texts
 
 
 @pytest.mark.model

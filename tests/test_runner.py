@@ -267,7 +267,7 @@ def test_an_output_dir_that_cannot_be_written_is_refused_before_any_stage(tmp_pa
     (books / "params" / "t.yaml").write_text(f"figures_dir: {tmp_path / 'fig'}\n")
     monkeypatch.setattr(runner, "notebooks_dir", lambda: books)
     (tmp_path / "file").write_text("x")
-    with pytest.raises(ValueError, match=r"--output-dir .*file/out: .*file is a file"):
+    with pytest.raises(ValueError, match=r"--output-dir .*file/out lies under .*file, which is a file"):
         runner.run("t", output_dir=tmp_path / "file" / "out")
     assert not (tmp_path / "ran").exists()
     assert runner.main(["--scale", "t", "--output-dir", str(tmp_path / "file" / "out"), "--quiet"]) == 1
