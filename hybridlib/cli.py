@@ -53,7 +53,7 @@ def check_output_dir(out: Path, flag: str = "--out") -> None:
 def evaluate_command(args: argparse.Namespace) -> int:
     """Score MODEL on DATASET zero-shot; print the summary and write the tables and a JSON with provenance."""
     from . import _io, data, encoders, models, runner
-    from .evaluate import evaluate_lareqa
+    from .results import score_lareqa
 
     if args.languages is not None and len(set(args.languages)) != len(args.languages):
         raise ValueError(f"--languages lists a language twice: {args.languages}")
@@ -80,14 +80,10 @@ def evaluate_command(args: argparse.Namespace) -> int:
     passage = passage if args.passage_prefix is None else args.passage_prefix
     length, why = ((args.max_seq_length, "--max-seq-length") if args.max_seq_length is not None
                    else models.default_max_seq_length(where, local))
-    from .leakage import guard_evaluation
-
-    guard_evaluation(where, dataset, args.allow_trained_on, args.data_dir,
-                     allow_hint="--allow-trained-on")  # before loading or encoding
-    model = models.load_encoder(args.model, max_seq_length=length)
-    ev = evaluate_lareqa(model, dataset, max_groups=args.max_groups, query_prefix=query, passage_prefix=passage,
-                         batch_size=args.batch_size, allow_trained_on=args.allow_trained_on,
-                         cache_dir=args.cache_dir, progress=not args.quiet)
+    ev = score_lareqa(args.model, dataset, max_groups=args.max_groups, max_seq_length=length, query_prefix=query,
+                      passage_prefix=passage, batch_size=args.batch_size, data_dir=args.data_dir,
+                      cache_dir=args.cache_dir, store_dir=args.store_dir, allow_trained_on=args.allow_trained_on,
+                      allow_hint="--allow-trained-on", progress=not args.quiet)  # guarded before anything loads
     import pandas as pd
 
     print(f"{encoders.label(args.model)} on {dataset.name} ({ev.meta['n_questions']} questions, "
@@ -98,10 +94,10 @@ def evaluate_command(args: argparse.Namespace) -> int:
     if out is not None:
         provenance = {
             "model": args.model, "model_path": where, "model_fingerprint": models.model_fingerprint(where, local),
-            "max_seq_length": model.max_seq_length, "prefixes": [query, passage], "dataset": dataset.name,
+            "max_seq_length": length, "prefixes": [query, passage], "dataset": dataset.name,
             "languages": list(ev.languages), "max_groups": args.max_groups, "data_files": dataset.files,
             "data_sha256": dataset.checksums, "leakage_check": ev.meta["leakage_check"],
-            "environment": runner.environment(),
+            "result_record": ev.meta["record"], "environment": runner.environment(),
         }
         summary = {"summary": ev.summary, "rank_distance": ev.rank_distance.to_dict(), "provenance": provenance}
         with _io.atomic_dir(out) as tmp:  # all three files or none
@@ -139,6 +135,9 @@ example:
     ev.add_argument("--passage-prefix", default=None)
     ev.add_argument("--data-dir", default=None, help="the built-in sets' folder (default: $HYBRIDLIB_DATA, data/)")
     ev.add_argument("--cache-dir", default="build/cache/embeddings", help="embedding cache (resumable)")
+    ev.add_argument("--store-dir", default="build/results",
+                    help="results store: an evaluation made before with the same model, data and settings is "
+                         "read from here instead of computed again")
     ev.add_argument("--out", help="write summary.json, map_matrix.csv and per_question.csv to this folder (new, "
                                   "empty or an earlier result's; written whole or not at all)")
     ev.add_argument("--allow-trained-on", action="store_true", help="score even a model trained on this data")

@@ -28,10 +28,11 @@ from tqdm.auto import tqdm
 from . import paper
 from .encoders import prompts_for
 from .samplers import kind_label
-from .evaluate import SETTINGS, LareqaEvaluation, evaluate_lareqa
+from .evaluate import SETTINGS, LareqaEvaluation
 from .leakage import LeakageError, guard_evaluation
-from .models import load_encoder, model_label, resolve_model, trained_length
+from .models import load_encoder, resolve_model, trained_length
 from .pairs import load_training_set, training_set_path
+from .results import score_lareqa
 from .train import find_runs
 from .validation import validation_evaluation, validation_metrics
 
@@ -326,8 +327,9 @@ def evaluate_runs(
     trained with (its record, :func:`hybridlib.models.trained_length`); ``max_seq_length`` is the reference's (and
     that of a model without a record).
 
-    ``kwargs`` go to :func:`evaluate_lareqa` (``languages``, ``max_groups``, ``cache_dir``, ...). Every model
-    folder is checked, and refused if it was trained on ``dataset``, before the first encoding starts.
+    ``kwargs`` go to :func:`hybridlib.results.score_lareqa` (``languages``, ``max_groups``, ``cache_dir``,
+    ``store_dir``, ...): a model already scored the same way is read from the results store, not scored again.
+    Every model folder is checked, and refused if it was trained on ``dataset``, before the first encoding starts.
     """
     missing = {"run", "sampler", "seed", "path"} - set(runs.columns)
     if missing:
@@ -346,11 +348,8 @@ def evaluate_runs(
                                           "path": reference}]), table], ignore_index=True)
     evaluations = {}
     for r in tqdm(list(table.itertuples()), desc=f"models on {dataset}", disable=not progress):
-        encoder = load_encoder(r.path, max_seq_length=trained_length(r.path) or max_seq_length)
-        prefixes = prompts_for(r.path)
-        evaluations[r.run] = evaluate_lareqa(
-            encoder, dataset, query_prefix=prefixes[0], passage_prefix=prefixes[1],
-            model_name=f"{model_label(r.path)}:{encoder.hybridlib_model_id}", progress=False, **kwargs)
+        evaluations[r.run] = score_lareqa(r.path, dataset, max_seq_length=trained_length(r.path) or max_seq_length,
+                                          progress=False, **kwargs)
     return RunEvaluations(dataset, table, evaluations)
 
 

@@ -167,6 +167,7 @@ def evaluate_lareqa(
     model_name: str | None = None,
     allow_trained_on: bool = False,
     progress: bool = True,
+    leakage_check: str | None = None,
 ) -> LareqaEvaluation:
     """Evaluate ``encoder`` zero-shot on a LAReQA dataset (``"xquad-r"``, ``"mlqa-r"``, a folder of one's own
     files or a loaded one).
@@ -176,7 +177,9 @@ def evaluate_lareqa(
     are prepended to questions and candidates. ``cache_dir`` keeps the embeddings on disk keyed by the model
     (``model_name`` or the encoder's ``hybridlib_model_id``) so that a re-run encodes nothing. A model trained
     on this dataset (its group ids, questions or passages as recorded beside its weights, or the dataset's name as
-    a source) is refused unless ``allow_trained_on`` is set; ``meta["leakage_check"]`` says how it was checked.
+    a source) is refused unless ``allow_trained_on`` is set; ``meta["leakage_check"]`` says how it was checked
+    (``leakage_check``: how a caller that guarded this evaluation itself already checked it; the guard is then not
+    run again).
     """
     if candidate_text not in CANDIDATE_TEXTS:
         raise ValueError(f"candidate_text must be one of {CANDIDATE_TEXTS}, got {candidate_text!r}")
@@ -185,7 +188,7 @@ def evaluate_lareqa(
         raise ValueError(f"ks must be positive integers, got {ks}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
-    provenance = guard_evaluation(encoder, dataset, allow_trained_on, data_dir)
+    provenance = leakage_check or guard_evaluation(encoder, dataset, allow_trained_on, data_dir)
     if not isinstance(dataset, LareqaDataset):
         dataset = open_lareqa(dataset, list(languages) if languages is not None else None, data_dir)
     if languages is not None or max_groups is not None:

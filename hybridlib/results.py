@@ -1,0 +1,144 @@
+"""The results store: a model scored on a LAReQA set once, kept as a record, read back by every later consumer.
+
+Modelled on mteb's result files: :func:`score_lareqa` is the one way the notebooks and the CLI score a model folder
+on a LAReQA set. It builds the record's key from everything that decides the numbers (the model's content
+fingerprint, the set, its languages, the sha256 of its files, the cut, the candidate text, the length, the
+prefixes, the recall cut-offs); when ``<store>/<key hash>/`` holds a finished record it is read back (no model is
+loaded, no text encoded), otherwise the model is loaded, scored, and the record written atomically (all of it or
+nothing). A record is a folder with ``record.json`` (the key, the summary, the per-pair mAP matrix, rank distance
+per query language, the evaluation's metadata, its time and provenance) and ``per_query.pkl`` (every question's AP,
+recall, rank distance and pooled top languages: the data the significance tests and figures are made from).
+
+Example::
+
+    from hybridlib.results import score_lareqa
+    ev = score_lareqa("build/models/<run>/final", "xquad-r", max_groups=160)   # computed and stored
+    ev = score_lareqa("build/models/<run>/final", "xquad-r", max_groups=160)   # read back: nothing encoded
+    ev.meta["record"]                                                          # where the record lives
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import _io, encoders
+from .data import LareqaDataset, open_lareqa
+from .evaluate import LareqaEvaluation, evaluate_lareqa
+from .leakage import guard_evaluation
+from .models import default_max_seq_length, load_encoder, model_fingerprint, model_label, resolve_model
+from .paths import project_path
+
+STORE = "build/results"
+RECORD = "record.json"
+PER_QUERY = "per_query.pkl"
+FORMAT = 1
+
+
+def result_key(model_id: str, dataset: LareqaDataset, *, max_groups: int | None, candidate_text: str,
+               max_seq_length: int, prefixes: tuple[str, str], ks: Sequence[int]) -> dict[str, Any]:
+    """Every field that decides an evaluation's numbers: a change in any one of them is another record."""
+    return {"format": FORMAT, "model": model_id, "dataset": dataset.name, "languages": list(dataset.languages),
+            "data_sha256": {lang: dataset.checksums.get(lang) for lang in dataset.languages},
+            "max_groups": max_groups, "candidate_text": candidate_text, "max_seq_length": int(max_seq_length),
+            "prefixes": list(prefixes), "ks": [int(k) for k in ks]}
+
+
+def record_folder(key: dict[str, Any], store_dir: str | os.PathLike[str] = STORE) -> Path:
+    """Where the record of ``key`` lives: ``<store>/<dataset>-<sha256 of the key>``."""
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(key["dataset"]))[-40:]
+    return project_path(store_dir) / f"{name}-{digest}"
+
+
+def read_record(folder: Path) -> LareqaEvaluation | None:
+    """The evaluation stored in ``folder``, or None when there is none (or it does not read back whole, in which
+    case it is removed to be computed again)."""
+    if not (folder / RECORD).is_file() or not (folder / PER_QUERY).is_file():
+        return None
+    try:
+        record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
+        with open(folder / PER_QUERY, "rb") as fh:
+            per_query = pickle.load(fh)
+    except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+        import shutil
+        import warnings
+
+        warnings.warn(f"damaged result record {folder}: removed and computed again", stacklevel=3)
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    meta = {**record["meta"], "record": str(folder), "from_store": True}
+    return LareqaEvaluation(record["dataset"], record["model"], record["languages"], per_query,
+                            tuple(record["key"]["ks"]), meta)
+
+
+def write_record(folder: Path, key: dict[str, Any], ev: LareqaEvaluation, provenance: dict[str, Any]) -> None:
+    """Write ``ev`` as the record of ``key`` in ``folder``, atomically."""
+    record = {"key": key, "dataset": ev.dataset, "model": ev.model, "languages": list(ev.languages),
+              "summary": ev.summary, "map_matrix": json.loads(ev.map_matrix.to_json(orient="index")),
+              "rank_distance": ev.rank_distance.to_dict(), "meta": ev.meta, "provenance": provenance}
+    with _io.atomic_dir(folder) as tmp:
+        with open(tmp / PER_QUERY, "wb") as fh:
+            pickle.dump(ev.per_query, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        (tmp / RECORD).write_text(_io.json_text(record), encoding="utf-8")
+
+
+def score_lareqa(
+    model: str | os.PathLike[str],
+    dataset: str | os.PathLike[str] | LareqaDataset,
+    *,
+    languages: Sequence[str] | None = None,
+    max_groups: int | None = None,
+    candidate_text: str = "sentence",
+    max_seq_length: int | None = None,
+    query_prefix: str | None = None,
+    passage_prefix: str | None = None,
+    ks: Sequence[int] = (1, 10),
+    batch_size: int = 64,
+    data_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    store_dir: str | os.PathLike[str] = STORE,
+    allow_trained_on: bool = False,
+    allow_hint: str = "allow_trained_on=True",
+    progress: bool = False,
+) -> LareqaEvaluation:
+    """``model`` (a registry name, a folder or a hub id) scored zero-shot on a LAReQA ``dataset``: read from the
+    store when this exact evaluation was recorded, else computed with :func:`hybridlib.evaluate.evaluate_lareqa`
+    and recorded. Defaults: the model's own prefixes (:func:`hybridlib.encoders.prompts_for`) and length
+    (:func:`hybridlib.models.default_max_seq_length`). The leakage guard runs either way, before anything loads.
+    ``meta["record"]`` names the record; ``meta["from_store"]`` says whether it was read back."""
+    where, local = resolve_model(model)
+    ds = dataset if isinstance(dataset, LareqaDataset) else open_lareqa(
+        dataset, list(languages) if languages is not None else None, data_dir)
+    if languages is not None or max_groups is not None:
+        ds = ds.subset(list(languages) if languages is not None else None, max_groups)
+    length = int(max_seq_length) if max_seq_length is not None else default_max_seq_length(where, local)[0]
+    own = encoders.prompts_for(model if encoders.spec(model) else where)
+    prefixes = (own[0] if query_prefix is None else query_prefix, own[1] if passage_prefix is None else passage_prefix)
+    check = guard_evaluation(where, ds, allow_trained_on, data_dir, allow_hint=allow_hint)
+    key = result_key(model_fingerprint(where, local), ds, max_groups=max_groups, candidate_text=candidate_text,
+                     max_seq_length=length, prefixes=prefixes, ks=ks)
+    folder = record_folder(key, store_dir)
+    stored = read_record(folder)
+    if stored is not None:
+        return stored
+    start = time.perf_counter()
+    encoder = load_encoder(model, max_seq_length=length)
+    loaded = time.perf_counter()
+    ev = evaluate_lareqa(encoder, ds, candidate_text=candidate_text, query_prefix=prefixes[0],
+                         passage_prefix=prefixes[1], ks=ks, batch_size=batch_size, cache_dir=cache_dir,
+                         model_name=f"{model_label(model)}:{encoder.hybridlib_model_id}",
+                         leakage_check=check, progress=progress)
+    ev.meta.update({"max_groups": max_groups, "seconds_loading": round(loaded - start, 2),
+                    "seconds_scoring": round(time.perf_counter() - loaded, 2)})
+    provenance = {"model": str(model), "model_path": where, "data_files": dict(ds.files),
+                  "written": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    write_record(folder, key, ev, provenance)
+    ev.meta.update({"record": str(folder), "from_store": False})
+    return ev

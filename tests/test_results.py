@@ -1,0 +1,69 @@
+"""The results store: a second consumer of the same evaluation loads no model and encodes nothing; a changed key
+field is another record; records read back exactly and heal when damaged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hybridlib import results
+
+from .conftest import toy_lareqa_json
+from .tiny_models import build_tiny_xlmr
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("store")
+    folder = root / "toy-set"
+    folder.mkdir()
+    for lang in ("de", "en"):
+        (folder / f"{lang}.json").write_text(json.dumps(toy_lareqa_json(lang, [f"g{i}" for i in range(6)])))
+    return build_tiny_xlmr(root / "tiny"), folder, root / "results"
+
+
+def _counting(monkeypatch):
+    loads = []
+    real = results.load_encoder
+    monkeypatch.setattr(results, "load_encoder", lambda *a, **k: loads.append(a) or real(*a, **k))
+    return loads
+
+
+def test_a_second_consumer_reads_the_record_and_loads_no_model(setup, monkeypatch):
+    model, data, store = setup
+    loads = _counting(monkeypatch)
+    first = results.score_lareqa(model, str(data), store_dir=store, max_groups=4)
+    again = results.score_lareqa(model, str(data), store_dir=store, max_groups=4)
+    assert len(loads) == 1, "the second consumer encodes nothing"
+    assert first.meta["from_store"] is False and again.meta["from_store"] is True
+    assert first.meta["record"] == again.meta["record"]
+    pd.testing.assert_frame_equal(first.per_query, again.per_query)
+    assert again.summary == first.summary and again.languages == ["de", "en"]
+    record = json.loads((Path(again.meta["record"]) / results.RECORD).read_text())
+    assert record["key"]["max_groups"] == 4 and record["key"]["max_seq_length"] == 64
+    assert record["summary"]["multi"]["map"] == pytest.approx(first.summary["multi"]["map"])
+    assert set(record["map_matrix"]) == {"de", "en"} and "seconds_scoring" in record["meta"]
+
+
+@pytest.mark.parametrize("change", [{"max_groups": 3}, {"max_seq_length": 16}, {"query_prefix": "q: "},
+                                    {"languages": ["en"]}, {"candidate_text": "sentence+context"}])
+def test_a_changed_key_field_computes_a_new_record(setup, monkeypatch, change):
+    model, data, store = setup
+    base = results.score_lareqa(model, str(data), store_dir=store, max_groups=4)
+    loads = _counting(monkeypatch)
+    other = results.score_lareqa(model, str(data), store_dir=store, **{"max_groups": 4, **change})
+    assert len(loads) == 1 and other.meta["record"] != base.meta["record"]
+
+
+def test_a_damaged_record_is_computed_again(setup, monkeypatch):
+    model, data, store = setup
+    ev = results.score_lareqa(model, str(data), store_dir=store, max_groups=2)
+    (Path(ev.meta["record"]) / results.PER_QUERY).write_bytes(b"\x80\x05trunc")
+    loads = _counting(monkeypatch)
+    with pytest.warns(UserWarning, match="damaged result record"):
+        again = results.score_lareqa(model, str(data), store_dir=store, max_groups=2)
+    assert len(loads) == 1
+    pd.testing.assert_frame_equal(ev.per_query, again.per_query)
