@@ -63,6 +63,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_samplers.py
 	$(PY) benchmarks/bench_miracl.py
 	$(PY) benchmarks/bench_e5.py
+	$(PY) benchmarks/bench_precision.py
 
 clean:
 	rm -rf build

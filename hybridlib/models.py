@@ -93,6 +93,37 @@ def resolve_model(name_or_path: str | os.PathLike[str]) -> tuple[str, bool]:
     return name, False
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
+def bf16_support() -> tuple[bool, str]:
+    """Whether this machine computes in bfloat16 natively (a CUDA device that does, or a CPU with ``avx512_bf16`` or
+    ``amx_bf16``), and the evidence."""
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return True, f"CUDA device {torch.cuda.get_device_name(0)}"
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").split()
+    except OSError:
+        return False, "no /proc/cpuinfo to read the CPU's flags from"
+    native = sorted({f for f in flags if f in ("avx512_bf16", "amx_bf16")})
+    return (True, f"CPU flags {', '.join(native)}") if native else (False, "the CPU has neither avx512_bf16 nor amx_bf16")
+
+
+def resolve_precision(precision: str) -> str:
+    """``precision`` (``fp32`` or ``bf16``) as it will run here: bf16 falls back to fp32, with a warning saying why,
+    on a machine without native bfloat16 (emulated, it is slower than fp32)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "bf16":
+        native, why = bf16_support()
+        if not native:
+            warnings.warn(f"precision bf16 falls back to fp32: {why}", stacklevel=2)
+            return "fp32"
+    return precision
+
+
 def default_max_seq_length(where: str | os.PathLike[str], local: bool = True) -> tuple[int, str]:
     """``(tokens, why)``: the length a model is scored at when the caller names none: the length it was
     fine-tuned at (its training record), else :data:`hybridlib.encoders.DEFAULT_MAX_SEQ_LENGTH`."""
@@ -121,6 +152,7 @@ def load_encoder(
     *,
     device: str | None = "cpu",
     max_seq_length: int | None = None,
+    precision: str = "fp32",
     **kwargs: Any,
 ):
     """A SentenceTransformer for ``"default"`` (multilingual-e5-small, offline), a registry name, a local folder
@@ -130,7 +162,9 @@ def load_encoder(
     Hub ids (``xlm-roberta-base``, ``sentence-transformers/LaBSE``) need the hub; a plain transformer
     checkpoint gets mean pooling, as sentence-transformers does by default. The returned model carries
     ``hybridlib_model_id``, a fingerprint used to key embedding caches. A built offline encoder that fails to
-    load (a damaged file under ``build/cache/encoders/``) is rebuilt once, with a warning naming it.
+    load (a damaged file under ``build/cache/encoders/``) is rebuilt once, with a warning naming it. ``precision``
+    ``"bf16"`` casts the weights to bfloat16 for encoding (:func:`resolve_precision`: fp32 where the machine lacks
+    native bfloat16); embeddings are returned as float32 either way.
     """
     from sentence_transformers import SentenceTransformer
 
@@ -161,7 +195,13 @@ def load_encoder(
             model.max_seq_length = default_max_seq_length(where, local)[0]
         except AttributeError:  # a model without a length to set (static embeddings) keeps none
             pass
-    model.hybridlib_model_id = model_fingerprint(where, local) + f":len{model.max_seq_length}"
+    bf16 = resolve_precision(precision) == "bf16"
+    if bf16:
+        import torch
+
+        model.to(torch.bfloat16)
+    model.hybridlib_model_id = (model_fingerprint(where, local) + f":len{model.max_seq_length}"
+                                + (":bf16" if bf16 else ""))  # bf16 embeddings never share a cache with fp32 ones
     model.hybridlib_trained_on = training_record(where).get("sources", []) if local else []
     return model
 
