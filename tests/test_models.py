@@ -169,3 +169,24 @@ def test_a_damaged_built_encoder_is_rebuilt_naming_it(tmp_path, monkeypatch):
     with pytest.warns(UserWarning, match=f"the built encoder {folder} does not load"):
         enc = load_encoder("default")
     assert embed_texts(enc, ["query: a"], progress=False).shape == (1, 384)
+
+
+def test_bf16_casts_the_weights_where_native_and_falls_back_with_a_warning(tmp_path, monkeypatch):
+    import torch
+
+    from hybridlib import models
+
+    with pytest.raises(ValueError, match="precision must be one of"):
+        models.resolve_precision("fp16")
+    path = build_tiny_xlmr(tmp_path / "tiny-xlmr")
+    fp32 = load_encoder(path)
+    monkeypatch.setattr(models, "bf16_support", lambda: (True, "test"))
+    bf16 = load_encoder(path, precision="bf16")
+    assert next(bf16.parameters()).dtype == torch.bfloat16 and bf16.hybridlib_model_id.endswith(":bf16")
+    texts = ["Query: where is it?", "Passage: it is here."]
+    a, b = embed_texts(fp32, texts, progress=False), embed_texts(bf16, texts, progress=False)
+    assert b.dtype == np.float32 and (a * b).sum(axis=1).min() > 0.98
+    monkeypatch.setattr(models, "bf16_support", lambda: (False, "the CPU has neither avx512_bf16 nor amx_bf16"))
+    with pytest.warns(UserWarning, match="bf16 falls back to fp32: the CPU has neither"):
+        fallback = load_encoder(path, precision="bf16")
+    assert next(fallback.parameters()).dtype == torch.float32 and fallback.hybridlib_model_id == fp32.hybridlib_model_id
