@@ -21,25 +21,14 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np  # noqa: E402
 
-from hybridlib import encoders, models, pairs, train  # noqa: E402
-from hybridlib.data import load_lareqa  # noqa: E402
-from hybridlib.evaluate import evaluate_lareqa  # noqa: E402
+from hybridlib import models, pairs, train  # noqa: E402
+from common import mixed_texts, zero_shot_line  # noqa: E402
 
 
 def peak_gib() -> float:
     """Peak resident memory of this process so far, GiB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-
-
-def mixed_texts(n: int) -> list[str]:
-    """``n`` XQuAD-R questions and sentences, all 11 languages interleaved, with the model's prefixes."""
-    ds = load_lareqa("xquad-r")
-    query, passage = encoders.prompts_for("default")
-    texts = [query + t for t in ds.questions.text] + [passage + s for s in ds.candidates.sentence]
-    rng = np.random.default_rng(0)
-    return [texts[i] for i in rng.choice(len(texts), size=n, replace=False)]
 
 
 def encoding(texts: list[str]) -> None:
@@ -78,15 +67,7 @@ def training(steps: int) -> None:
 
 def truncation(groups: int) -> None:
     for length in (64, 128):
-        model = models.load_encoder("default", max_seq_length=length)
-        query, passage = encoders.prompts_for("default")
-        start = time.perf_counter()
-        ev = evaluate_lareqa(model, "xquad-r", max_groups=groups, query_prefix=query, passage_prefix=passage,
-                             progress=False)
-        s = ev.summary
-        print(f"  {length:3d} tokens: mono {s['mono']['map']:.4f}, cross {s['cross']['map']:.4f}, multi "
-              f"{s['multi']['map']:.4f}, rank distance {ev.rank_distance['mean']:.1f}; "
-              f"{time.perf_counter() - start:.0f} s")
+        print(zero_shot_line(f"{length:3d} tokens", models.load_encoder("default", max_seq_length=length), groups))
 
 
 def main() -> None:

@@ -28,8 +28,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from hybridlib import encoders, models, pairs  # noqa: E402
-from hybridlib.data import load_lareqa  # noqa: E402
-from hybridlib.evaluate import evaluate_lareqa  # noqa: E402
+from common import mixed_texts, zero_shot_line  # noqa: E402
 
 
 def cpu_model() -> str:
@@ -41,15 +40,6 @@ def cpu_model() -> str:
     except OSError:
         pass
     return "unknown CPU"
-
-
-def mixed_texts(n: int) -> list[str]:
-    """``n`` XQuAD-R questions and sentences of all 11 languages, with the model's prefixes, in a fixed order."""
-    ds = load_lareqa("xquad-r")
-    query, passage = encoders.prompts_for("default")
-    texts = [query + t for t in ds.questions.text] + [passage + s for s in ds.candidates.sentence]
-    rng = np.random.default_rng(0)
-    return [texts[i] for i in rng.choice(len(texts), size=n, replace=False)]
 
 
 def autocast(enabled: bool):
@@ -118,16 +108,8 @@ def training(steps: int, repeats: int) -> None:
 
 
 def quality(groups: int) -> None:
-    query, passage = encoders.prompts_for("default")
     for precision in ("fp32", "bf16"):
-        model = models.load_encoder("default", max_seq_length=64, precision=precision)
-        start = time.perf_counter()
-        ev = evaluate_lareqa(model, "xquad-r", max_groups=groups, query_prefix=query, passage_prefix=passage,
-                             progress=False)
-        s = ev.summary
-        print(f"  {precision}: mono {s['mono']['map']:.4f}, cross {s['cross']['map']:.4f}, multi "
-              f"{s['multi']['map']:.4f}, rank distance {ev.rank_distance['mean']:.2f}; "
-              f"{time.perf_counter() - start:.0f} s")
+        print(zero_shot_line(precision, models.load_encoder("default", max_seq_length=64, precision=precision), groups))
 
 
 def main() -> None:

@@ -12,7 +12,6 @@ language, missing or corrupt data, a model that trained on the evaluation set); 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
