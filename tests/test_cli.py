@@ -175,3 +175,18 @@ def test_a_language_subset_needs_only_its_files_and_its_outputs_can_be_opened(re
     for name in ("summary.json", "map_matrix.csv", "per_question.csv"):
         assert stat.S_IMODE((out / name).stat().st_mode) == 0o666 & ~umask, name
     assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~umask
+
+
+def test_retraining_a_finished_folder_with_other_settings_exits_3(tiny_training_set, tmp_path):
+    from tests.tiny_models import build_tiny_xlmr
+
+    tiny = build_tiny_xlmr(tmp_path / "tiny")
+    out = tmp_path / "run"
+    args = ["train", "--training-set", str(tiny_training_set), "--config", "smoke", "--set", f"model={tiny}",
+            "--set", "max_seq_length=16", "--set", "batch_size=3", "--set", "max_steps=2", "--set", "save_steps=2",
+            "--set", "device=cpu", "--no-validation", "--output", str(out)]
+    done = hybridlib(*args)
+    assert done.returncode == 0 and (out / "final").is_dir(), done.stderr[-800:]
+    again = hybridlib(*args, "--seed", "1")
+    assert again.returncode == 3 and "holds a finished run with other settings" in again.stderr
+    assert "Traceback" not in again.stderr
