@@ -56,6 +56,7 @@ def map_heatmap(
                 square=True, linewidths=0.5, cbar=cbar, cbar_ax=cbar_ax,
                 cbar_kws={"shrink": 0.8, "label": cbar_label} if cbar else {}, annot_kws={"fontsize": 8})
     for i, j in zip(*np.nonzero(few.to_numpy())):
+        ax.add_patch(plt.Rectangle((j, i), 1, 1, facecolor="#dcdcdc", edgecolor="white", linewidth=0.5))
         ax.text(j + 0.5, i + 0.5, f"n={int(counts.iat[i, j])}", ha="center", va="center", fontsize=7,
                 color="dimgrey", fontstyle="italic")
     ax.set_xlabel(matrix.columns.name or "candidate language")
@@ -93,8 +94,9 @@ def rank_distance_bars(table: pd.DataFrame, *, sd: pd.DataFrame | None = None, l
                 continue
             values = levels[name].reindex(langs).to_numpy()
             if np.nanmax(values) > limit:
-                off_axis.append(f"{name} ranking: {np.nanmin(values):,.0f}-{np.nanmax(values):,.0f} "
-                                f"(mean {np.nanmean(values):,.0f}), far above the bars")
+                low, high = f"{np.nanmin(values):,.0f}", f"{np.nanmax(values):,.0f}"
+                span = low if low == high else f"{low}-{high} (mean {np.nanmean(values):,.0f})"
+                off_axis.append(f"{name} ranking: {span}, far above the bars")
                 continue
             for j, v in enumerate(values):
                 ax.hlines(v, j - 0.45, j + 0.45, linewidth=1.4, label=f"{name} ranking" if j == 0 else None, **style)
@@ -241,7 +243,7 @@ def heatmap_grid(
         ax.set_visible(False)
     if counts is not None:
         fig.text(0.5, 0.005, f"grey cells marked n=...: the pair rests on fewer than {min_count} questions, too few "
-                 "to compare, so no colour; blank cells: no question of that pair in these groups",
+                 "to compare, so no value; blank cells: no question of that pair in these groups",
                  ha="center", va="bottom", fontsize=8, color="dimgrey")
     if title:
         fig.suptitle(title, fontsize=11)

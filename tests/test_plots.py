@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 
 from hybridlib import plots  # noqa: E402
 
@@ -51,6 +52,8 @@ def test_cells_on_few_questions_show_their_count_not_a_colour():
     assert "1.00" not in texts and "0.02" not in texts, "too few questions: no value, no colour"
     assert "colour scale 0.4-0.5" in fig.axes[-1].get_ylabel(), "the scale ignores them (else 0.0-1.0)"
     assert any("fewer than 10 questions" in t.get_text() for t in fig.texts)
+    grey = [p for p in fig.axes[0].patches if p.get_facecolor()[:3] == pytest.approx((0.8627, 0.8627, 0.8627), abs=1e-3)]
+    assert len(grey) == 2, "the two few-question cells are greyed, the empty one is not"
 
 
 def test_rank_distance_axis_is_set_by_the_models_and_the_random_level_is_a_note():
@@ -60,4 +63,7 @@ def test_rank_distance_axis_is_set_by_the_models_and_the_random_level_is_a_note(
     ax = plots.rank_distance_bars(table, levels=levels)
     assert 150 < ax.get_ylim()[1] < 300
     assert any("random ranking: 995-997 (mean 996)" in t.get_text() for t in ax.texts)
+    levels["random"] = 996.0
+    one = plots.rank_distance_bars(table, levels=levels)
+    assert any(t.get_text().startswith("random ranking: 996, far above") for t in one.texts)
     assert "floor ranking" in [t.get_text() for t in ax.get_legend().get_texts()], "the floor stays drawn"
