@@ -243,7 +243,7 @@ def heatmap_grid(
         ax.set_visible(False)
     if counts is not None:
         fig.text(0.5, 0.005, f"grey cells marked n=...: the pair rests on fewer than {min_count} questions, too few "
-                 "to compare, so no value; blank cells: no question of that pair in these groups",
+                 "to compare, so no value;\nblank cells: no question of that pair in these groups",
                  ha="center", va="bottom", fontsize=8, color="dimgrey")
     if title:
         fig.suptitle(title, fontsize=11)
