@@ -140,13 +140,19 @@ def weights_fingerprint(encoder: object) -> str | None:
     folder = model_folder(encoder)
     if folder is None:
         return None
+    files = [f for f in sorted(folder.rglob("*.safetensors")) if "checkpoints" not in f.relative_to(folder).parts]
+    stamp = tuple((str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    return _files_fingerprint(stamp)
+
+
+@lru_cache(maxsize=64)
+def _files_fingerprint(stamp: tuple[tuple[str, int, int], ...]) -> str | None:
+    """:func:`weights_fingerprint` of weight files, read once per process while their sizes and times stay."""
     from safetensors import safe_open
 
     digests: list[str | None] = []
-    for f in sorted(folder.rglob("*.safetensors")):
-        if "checkpoints" in f.relative_to(folder).parts:
-            continue
-        with safe_open(str(f), framework="pt") as fh:
+    for path, _, _ in stamp:
+        with safe_open(path, framework="pt") as fh:
             digests += [_tensor_digest(n, fh.get_tensor(n)) for n in fh.keys() if "word_embeddings" not in n]
     return _fingerprint(digests)
 

@@ -32,7 +32,7 @@ import yaml
 
 from . import _io
 from .leakage import TRAINED_ON, register_trained
-from .models import TRAINING_RECORD, load_encoder, model_label, training_record
+from .models import TRAINING_RECORD, load_encoder, model_label, quiet_loading, training_record
 from .pairs import PAIR_COLUMNS, training_meta
 from .paths import project_path, project_root
 from .samplers import (KINDS, PairMeta, ParallelBatchSampler, SamplerFactory, acting_alpha, check_sampler_args,
@@ -310,7 +310,8 @@ def fine_tune(
         trainer.data_collator = recorder
     start = time.perf_counter()
     checkpoint = last_checkpoint(out) if resume else None
-    trainer.train(resume_from_checkpoint=checkpoint)
+    with quiet_loading():  # no "Loading weights" bar when the trainer reloads the best checkpoint
+        trainer.train(resume_from_checkpoint=checkpoint)
     seconds = time.perf_counter() - start
     if recorder is not None:
         rank = trainer.args.process_index

@@ -307,3 +307,13 @@ def test_a_run_is_evaluated_at_the_length_it_was_trained_with(tiny_xlmr, tmp_pat
     runs = pd.DataFrame([{"run": "r", "sampler": "xy", "seed": 0, "path": str(path)}])
     ev = evaluate_runs(runs, ds, reference=str(tiny_xlmr), max_seq_length=32, progress=False).evaluations
     assert ev["r"].model.endswith(":len8") and ev["zero-shot"].model.endswith(":len32")
+
+
+def test_a_run_that_reloads_its_best_checkpoint_prints_no_loading_bar(tiny_xlmr, tmp_path, capfd):
+    """Fault 6: the test log carried a "Loading weights" bar for every model loaded."""
+    data = synthetic_pairs()
+    split = pairs.split_by_group(data, 0.25, seed=0)
+    train.fine_tune(str(tiny_xlmr), split["train"], config=config(tiny_xlmr, max_steps=2, save_steps=1),
+                    eval_set=split["validation"], output_dir=tmp_path / "run", progress=False)
+    load_encoder(tmp_path / "run" / "final")
+    assert "Loading weights" not in capfd.readouterr().err
