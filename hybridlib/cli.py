@@ -65,9 +65,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     elif args.dataset in data.dataset_names():
         if args.extends:
             raise ValueError("--extends goes with a folder of your own files")
-        if args.languages is not None:  # only the files of these languages are needed
-            data.check_languages(args.dataset, args.languages)
-        dataset = data.load_lareqa(args.dataset, args.languages, data_dir=args.data_dir)
+        dataset = data.load_lareqa(args.dataset, args.languages, data_dir=args.data_dir)  # only these files
     else:
         raise ValueError(f"dataset {args.dataset!r} is neither a known set ({', '.join(data.dataset_names())}) nor a "
                          "folder of <lang>.json[.gz] LAReQA files")

@@ -336,9 +336,10 @@ def evaluate_runs(
         raise ValueError(f"runs needs the columns {sorted(missing)}")
     if runs.empty and reference is None:
         raise ValueError("nothing to evaluate: no runs and no reference model")
-    for r in runs.itertuples():  # every run checked before the first encoding
+    checks: dict[str, str] = {}
+    for r in runs.itertuples():  # every run checked before the first encoding (and not again when scored)
         try:
-            guard_evaluation(resolve_model(r.path)[0], dataset, data_dir=kwargs.get("data_dir"))
+            checks[r.run] = guard_evaluation(resolve_model(r.path)[0], dataset, data_dir=kwargs.get("data_dir"))
         except LeakageError as exc:
             raise LeakageError(f"run {r.run}: {exc}") from None
     table = runs[["run", "sampler", "seed", "path"]].copy()
@@ -349,7 +350,7 @@ def evaluate_runs(
     evaluations = {}
     for r in tqdm(list(table.itertuples()), desc=f"models on {dataset}", disable=not progress):
         evaluations[r.run] = score_lareqa(r.path, dataset, max_seq_length=trained_length(r.path) or max_seq_length,
-                                          progress=False, **kwargs)
+                                          leakage_check=checks.get(r.run), progress=False, **kwargs)
     return RunEvaluations(dataset, table, evaluations)
 
 

@@ -51,10 +51,8 @@ def result_key(model_id: str, dataset: LareqaDataset, *, max_groups: int | None,
 
 
 def record_folder(key: dict[str, Any], store_dir: str | os.PathLike[str] = STORE) -> Path:
-    """Where the record of ``key`` lives: ``<store>/<dataset>-<sha256 of the key>``."""
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
-    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(key["dataset"]))[-40:]
-    return project_path(store_dir) / f"{name}-{digest}"
+    """Where the record of ``key`` lives: ``<store>/<sha256 of the key>`` (its ``record.json`` says what it holds)."""
+    return project_path(store_dir) / hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
 
 
 def read_record(folder: Path) -> LareqaEvaluation | None:
@@ -107,12 +105,14 @@ def score_lareqa(
     allow_trained_on: bool = False,
     allow_hint: str = "allow_trained_on=True",
     progress: bool = False,
+    leakage_check: str | None = None,
 ) -> LareqaEvaluation:
     """``model`` (a registry name, a folder or a hub id) scored zero-shot on a LAReQA ``dataset``: read from the
     store when this exact evaluation was recorded, else computed with :func:`hybridlib.evaluate.evaluate_lareqa`
     and recorded. Defaults: the model's own prefixes (:func:`hybridlib.encoders.prompts_for`) and length
     (:func:`hybridlib.models.default_max_seq_length`). The leakage guard runs either way, before anything loads.
-    ``meta["record"]`` names the record; ``meta["from_store"]`` says whether it was read back."""
+    ``meta["record"]`` names the record; ``meta["from_store"]`` says whether it was read back. ``leakage_check``:
+    how a caller that guarded this model on this set itself already checked it (the guard is then not run again)."""
     where, local = resolve_model(model)
     ds = dataset if isinstance(dataset, LareqaDataset) else open_lareqa(
         dataset, list(languages) if languages is not None else None, data_dir)
@@ -121,7 +121,7 @@ def score_lareqa(
     length = int(max_seq_length) if max_seq_length is not None else default_max_seq_length(where, local)[0]
     own = encoders.prompts_for(model if encoders.spec(model) else where)
     prefixes = (own[0] if query_prefix is None else query_prefix, own[1] if passage_prefix is None else passage_prefix)
-    check = guard_evaluation(where, ds, allow_trained_on, data_dir, allow_hint=allow_hint)
+    check = leakage_check or guard_evaluation(where, ds, allow_trained_on, data_dir, allow_hint=allow_hint)
     key = result_key(model_fingerprint(where, local), ds, max_groups=max_groups, candidate_text=candidate_text,
                      max_seq_length=length, prefixes=prefixes, ks=ks)
     folder = record_folder(key, store_dir)
