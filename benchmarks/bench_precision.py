@@ -82,7 +82,7 @@ def training(steps: int, repeats: int) -> None:
     freeze_word_embeddings(model)
     loss = MultipleNegativesRankingLoss(model, scale=20.0)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-6)
-    query, passage = encoders.prompts_for("default")
+    query, passage = models.prompts_for("default")
     batches = [(rows[i:i + 32]["query"], rows[i:i + 32]["passage"]) for i in range(0, len(rows), 32)]
 
     def step(batch, cast: bool) -> float:

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from hybridlib import encoders
+from hybridlib import models
 from hybridlib.data import load_lareqa
 from hybridlib.evaluate import evaluate_lareqa
 
@@ -14,7 +14,7 @@ from hybridlib.evaluate import evaluate_lareqa
 def mixed_texts(n: int) -> list[str]:
     """``n`` XQuAD-R questions and sentences, all 11 languages interleaved, with the model's prefixes."""
     ds = load_lareqa("xquad-r")
-    query, passage = encoders.prompts_for("default")
+    query, passage = models.prompts_for("default")
     texts = [query + t for t in ds.questions.text] + [passage + s for s in ds.candidates.sentence]
     rng = np.random.default_rng(0)
     return [texts[i] for i in rng.choice(len(texts), size=n, replace=False)]
@@ -23,7 +23,7 @@ def mixed_texts(n: int) -> list[str]:
 def zero_shot_line(label: str, model, groups: int) -> str:
     """The default encoder's zero-shot mono / cross / multi mAP and rank distance on XQuAD-R's first ``groups``
     groups, as one printed line ending in the seconds it took."""
-    query, passage = encoders.prompts_for("default")
+    query, passage = models.prompts_for("default")
     start = time.perf_counter()
     ev = evaluate_lareqa(model, "xquad-r", max_groups=groups, query_prefix=query, passage_prefix=passage,
                          progress=False)

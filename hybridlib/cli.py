@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from .encoders import DEFAULT_MAX_SEQ_LENGTH
+from .encoders import DEFAULT_MAX_SEQ_LENGTH, DEFAULT_PRECISION, PRECISIONS
 
 BAD_INPUT = 3
 
@@ -71,26 +71,27 @@ def evaluate_command(args: argparse.Namespace) -> int:
                          "folder of <lang>.json[.gz] LAReQA files")
     if args.languages is not None:
         dataset = dataset.subset(args.languages)
-    where, local = models.resolve_model(args.model)
-    query, passage = encoders.prompts_for(args.model if encoders.spec(args.model) else where)
+    record = models.model_record(args.model)
+    query, passage = record.prompts
     query = query if args.query_prefix is None else args.query_prefix
     passage = passage if args.passage_prefix is None else args.passage_prefix
     length, why = ((args.max_seq_length, "--max-seq-length") if args.max_seq_length is not None
-                   else models.default_max_seq_length(where, local))
+                   else models.default_max_seq_length(args.model))
     ev = score_lareqa(args.model, dataset, max_groups=args.max_groups, max_seq_length=length, query_prefix=query,
-                      passage_prefix=passage, batch_size=args.batch_size, data_dir=args.data_dir,
+                      passage_prefix=passage, batch_size=args.batch_size, precision=args.precision,
+                      data_dir=args.data_dir,
                       cache_dir=args.cache_dir, store_dir=args.store_dir, allow_trained_on=args.allow_trained_on,
                       allow_hint="--allow-trained-on", progress=not args.quiet)  # guarded before anything loads
     import pandas as pd
 
     print(f"{encoders.label(args.model)} on {dataset.name} ({ev.meta['n_questions']} questions, "
           f"{ev.meta['n_candidates']} candidates, {len(ev.languages)} languages; prefixes {query!r} / {passage!r}; "
-          f"{length} tokens a text: {why})")
+          f"{length} tokens a text: {why}; {ev.meta['precision']})")
     print(pd.DataFrame(_summary_rows(ev)).to_markdown(index=False))
     print(f"rank distance (multi, mean over query languages): {float(ev.rank_distance['mean']):.1f}")
     if out is not None:
         provenance = {
-            "model": args.model, "model_path": where, "model_fingerprint": models.model_fingerprint(where, local),
+            "model": args.model, "model_record": record.to_json(), "precision": ev.meta["precision"],
             "max_seq_length": length, "prefixes": [query, passage], "dataset": dataset.name,
             "languages": list(ev.languages), "max_groups": args.max_groups, "data_files": dataset.files,
             "data_sha256": dataset.checksums, "leakage_check": ev.meta["leakage_check"],
@@ -128,6 +129,9 @@ example:
                     help=f"tokens per text (default: the length a model hybridlib trained was trained at, else "
                          f"{DEFAULT_MAX_SEQ_LENGTH}, as at every scale of the notebooks)")
     ev.add_argument("--batch-size", type=positive_int, default=32)
+    ev.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
+                    help=f"compute in float32 or bfloat16 weights (default: {DEFAULT_PRECISION}, fp32 where the machine "
+                         "has no native bfloat16; benchmarks/RESULTS.md)")
     ev.add_argument("--query-prefix", default=None, help="default: the model's own (hybridlib.encoders)")
     ev.add_argument("--passage-prefix", default=None)
     ev.add_argument("--data-dir", default=None, help="the built-in sets' folder (default: $HYBRIDLIB_DATA, data/)")

@@ -26,14 +26,13 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import paper
-from .encoders import prompts_for
 from .samplers import kind_label
 from .evaluate import SETTINGS, LareqaEvaluation
 from .leakage import LeakageError, guard_evaluation
-from .models import load_encoder, resolve_model, trained_length
+from .models import load_encoder, model_record, prompts_for, resolve_model
 from .pairs import load_training_set, training_set_path
 from .results import score_lareqa
-from .train import find_runs
+from .train import TrainConfig, find_runs
 from .validation import validation_evaluation, validation_metrics
 
 REFERENCE = "zero-shot"  # sampler label of the untuned encoder's row
@@ -252,21 +251,24 @@ def compare_samplers(
     samplers: Sequence[str],
     seeds: Sequence[int],
     alpha: float = 0.5,
+    precision: str = "fp32",
     **kwargs,
 ) -> dict[str, RunEvaluations]:
     """Notebooks 04-06's evaluation: for each evaluation set and the training source it is paired with in
     ``directions`` (``{"xquad-r": "mlqa-r", "mlqa-r": "xquad-r"}``: XQuAD-R scores the models trained on MLQA-R, and
     the reverse), the runs notebook 03 trained (``samplers`` x ``seeds``, ``train_config``) on that source's
-    training set under ``training_dir``, with the zero-shot reference. ``kwargs`` go to :func:`evaluate_runs`.
-    Every direction's runs are found before the first encoding starts."""
+    training set under ``training_dir``, with the zero-shot reference, every model trained and scored at
+    ``precision`` (the scale's). ``kwargs`` go to :func:`evaluate_runs`. Every direction's runs are found before
+    the first encoding starts."""
+    config = TrainConfig.load(train_config, precision=precision)
     specs = [{"sampler": s, "alpha": alpha, "seed": seed} for s in samplers for seed in seeds]
     runs = {}
     for dataset, source in directions.items():
         if dataset == source:
             raise LeakageError(f"{dataset} cannot be scored by models trained on itself: pair it with another source")
         train_set = load_training_set(training_set_path(training_dir, source))["train"]
-        runs[dataset] = find_runs(specs, train_set, config=train_config, models_dir=models_dir)
-    return {dataset: evaluate_runs(runs[dataset], dataset, **kwargs) for dataset in directions}
+        runs[dataset] = find_runs(specs, train_set, config=config, models_dir=models_dir)
+    return {dataset: evaluate_runs(runs[dataset], dataset, precision=precision, **kwargs) for dataset in directions}
 
 
 def seed_summary(scores: pd.DataFrame, by: str = "sampler",
@@ -323,9 +325,9 @@ def evaluate_runs(
 ) -> RunEvaluations:
     """Evaluate every run (rows with ``run``, ``sampler``, ``seed``, ``path``, as :func:`train.find_runs`
     gives) and the untuned ``reference`` encoder (None to leave it out) on ``dataset``, each with its own prefixes
-    (:func:`hybridlib.encoders.prompts_for`: a run's are those it was trained with) and a run at the length it was
-    trained with (its record, :func:`hybridlib.models.trained_length`); ``max_seq_length`` is the reference's (and
-    that of a model without a record).
+    (its model record, :func:`hybridlib.models.model_record`: a run's are those it was trained with) and a run at
+    the length it was trained with; ``max_seq_length`` is the reference's (and that of a model hybridlib did not
+    fine-tune).
 
     ``kwargs`` go to :func:`hybridlib.results.score_lareqa` (``languages``, ``max_groups``, ``cache_dir``,
     ``store_dir``, ...): a model already scored the same way is read from the results store, not scored again.
@@ -349,8 +351,10 @@ def evaluate_runs(
                                           "path": reference}]), table], ignore_index=True)
     evaluations = {}
     for r in tqdm(list(table.itertuples()), desc=f"models on {dataset}", disable=not progress):
-        evaluations[r.run] = score_lareqa(r.path, dataset, max_seq_length=trained_length(r.path) or max_seq_length,
-                                          leakage_check=checks.get(r.run), progress=False, **kwargs)
+        record = model_record(r.path)
+        length = record.max_seq_length if record.kind == "fine-tuned" else max_seq_length
+        evaluations[r.run] = score_lareqa(r.path, dataset, max_seq_length=length, leakage_check=checks.get(r.run),
+                                          progress=False, **kwargs)
     return RunEvaluations(dataset, table, evaluations)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .data import LareqaDataset, data_file, read_json
-from .models import Encoder, embed_texts
+from .models import Encoder, embed_texts, encoding_id
 
 PIVOT = "en"  # the language whose file gives each article's title, paragraphs and question ids
 
@@ -54,7 +54,7 @@ def article_embeddings(encoder: Encoder, table: pd.DataFrame, *, prefix: str = "
     its paragraphs' embeddings, each paragraph encoded with ``prefix`` (the encoder's passage prompt)."""
     texts = [prefix + p for paragraphs in table["paragraphs"] for p in paragraphs]
     emb = embed_texts(encoder, texts, batch_size=batch_size, cache_dir=cache_dir,
-                      cache_key=getattr(encoder, "hybridlib_model_id", None), progress=progress,
+                      cache_key=encoding_id(encoder), progress=progress,
                       desc="encoding articles")
     bounds = np.cumsum([0, *map(len, table["paragraphs"])])
     means = np.stack([emb[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:])])

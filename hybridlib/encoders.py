@@ -1,24 +1,23 @@
 """The encoders the companion knows, in one registry: where each comes from, its prompts, a note.
 
 Every path that needs a model's prompts (training, validation, the zero-shot reference, evaluation of a fine-tuned
-run) asks :func:`prompts_for`. A registry name is resolved by :func:`hybridlib.models.resolve_model`; ``"default"``
+run) asks its model record (:func:`hybridlib.models.prompts_for`), which for a registry name holds the prompts
+below. A registry name is resolved by :func:`hybridlib.models.resolve_model`; ``"default"``
 is :data:`DEFAULT_ENCODER`.
 
 Example::
 
     from hybridlib import encoders
-    encoders.prompts_for("default")      # ("query: ", "passage: ")
+    encoders.spec("default").prompts     # ("query: ", "passage: ")
     encoders.spec("all-MiniLM-L6-v2").note
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import project_path
 
 DEFAULT_ALIAS = "default"
 PAPER_PROMPTS = ("Query: ", "Passage: ")  # the paper's prefixes, for models that bring none of their own
@@ -26,6 +25,11 @@ TRAINING_RECORD = "hybridlib_training.json"  # what a fine-tuned model folder re
 # Tokens per text when neither the caller nor a model's training record says: every scale's ``max_seq_length``, the
 # CLI's and the Python API's default, so that a model scores the same whichever door it comes through
 DEFAULT_MAX_SEQ_LENGTH = 64
+# The precision a model computes in when the caller names none, chosen by benchmarks/bench_precision.py on the
+# 2-core Zen 4 machine (benchmarks/RESULTS.md: bf16 weights encode 3.3x faster, bf16 autocast trains 2.5x faster,
+# zero-shot mAP within .0013 of fp32); it falls back to fp32 on a machine without native bfloat16
+DEFAULT_PRECISION = "bf16"
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -76,24 +80,3 @@ def label(name_or_path: str | os.PathLike[str]) -> str:
     """A short human label: the registry label, else the folder's (or hub id's) last part."""
     entry = spec(name_or_path)
     return entry.label if entry else Path(str(name_or_path)).name or str(name_or_path)
-
-
-def prompts_for(name_or_path: str | os.PathLike[str]) -> tuple[str, str]:
-    """The (query, passage) prefixes a model is used with: the registry's for a known name; for a model folder,
-    the prefixes it was fine-tuned with (``hybridlib_training.json``), else the prompts saved in its
-    sentence-transformers config, else the paper's ``Query: `` / ``Passage: ``."""
-    entry = spec(name_or_path)
-    if entry is not None:
-        return entry.prompts
-    folder = project_path(name_or_path)
-    record = folder / TRAINING_RECORD
-    if record.is_file():
-        config = json.loads(record.read_text(encoding="utf-8")).get("config", {})
-        if config.get("query_prefix") is not None:
-            return config["query_prefix"], config["passage_prefix"]
-    st_config = folder / "config_sentence_transformers.json"
-    if st_config.is_file():
-        prompts = json.loads(st_config.read_text(encoding="utf-8")).get("prompts") or {}
-        if "query" in prompts:
-            return prompts["query"], prompts.get("passage", prompts.get("document", ""))
-    return PAPER_PROMPTS

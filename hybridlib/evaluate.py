@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from . import bias, metrics
 from .data import LareqaDataset, open_lareqa
 from .leakage import guard_evaluation
-from .models import Encoder, embed_texts
+from .models import Encoder, embed_texts, encoding_id
 
 CANDIDATE_TEXTS = ("sentence", "sentence+context")
 SETTINGS = ("mono", "cross", "multi")
@@ -175,8 +175,8 @@ def evaluate_lareqa(
     ``languages`` and ``max_groups`` restrict the evaluation (see :meth:`LareqaDataset.subset`);
     ``candidate_text="sentence+context"`` appends each sentence's paragraph (LAReQA's variant); the prefixes
     are prepended to questions and candidates. ``cache_dir`` keeps the embeddings on disk keyed by the model
-    (``model_name`` or the encoder's ``hybridlib_model_id``) so that a re-run encodes nothing. A model trained
-    on this dataset (its group ids, questions or passages as recorded beside its weights, or the dataset's name as
+    (``model_name`` or its record's ``encoding_id``: content, length, precision) so that a re-run encodes nothing.
+    A model trained on this dataset (its group ids, questions or passages as recorded beside its weights, or the dataset's name as
     a source) is refused unless ``allow_trained_on`` is set; ``meta["leakage_check"]`` says how it was checked
     (``leakage_check``: how a caller that guarded this evaluation itself already checked it; the guard is then not
     run again).
@@ -193,7 +193,7 @@ def evaluate_lareqa(
         dataset = open_lareqa(dataset, list(languages) if languages is not None else None, data_dir)
     if languages is not None or max_groups is not None:
         dataset = dataset.subset(list(languages) if languages is not None else None, max_groups)
-    model_id = model_name or getattr(encoder, "hybridlib_model_id", None)
+    model_id = model_name or encoding_id(encoder)
 
     questions, candidates = dataset.questions, _in_language_order(dataset)
     q_texts = [query_prefix + t for t in questions["text"]]

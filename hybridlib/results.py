@@ -32,22 +32,22 @@ from . import _io, encoders
 from .data import LareqaDataset, open_lareqa
 from .evaluate import LareqaEvaluation, evaluate_lareqa
 from .leakage import guard_evaluation
-from .models import default_max_seq_length, load_encoder, model_fingerprint, model_label, resolve_model
+from .models import default_max_seq_length, load_encoder, model_label, model_record, resolve_precision
 from .paths import project_path
 
 STORE = "build/results"
 RECORD = "record.json"
 PER_QUERY = "per_query.pkl"
-FORMAT = 1
+FORMAT = 2
 
 
 def result_key(model_id: str, dataset: LareqaDataset, *, max_groups: int | None, candidate_text: str,
-               max_seq_length: int, prefixes: tuple[str, str], ks: Sequence[int]) -> dict[str, Any]:
+               max_seq_length: int, prefixes: tuple[str, str], ks: Sequence[int], precision: str) -> dict[str, Any]:
     """Every field that decides an evaluation's numbers: a change in any one of them is another record."""
     return {"format": FORMAT, "model": model_id, "dataset": dataset.name, "languages": list(dataset.languages),
             "data_sha256": {lang: dataset.checksums.get(lang) for lang in dataset.languages},
             "max_groups": max_groups, "candidate_text": candidate_text, "max_seq_length": int(max_seq_length),
-            "prefixes": list(prefixes), "ks": [int(k) for k in ks]}
+            "prefixes": list(prefixes), "ks": [int(k) for k in ks], "precision": precision}
 
 
 def record_folder(key: dict[str, Any], store_dir: str | os.PathLike[str] = STORE) -> Path:
@@ -99,6 +99,7 @@ def score_lareqa(
     passage_prefix: str | None = None,
     ks: Sequence[int] = (1, 10),
     batch_size: int = 64,
+    precision: str = encoders.DEFAULT_PRECISION,
     data_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     store_dir: str | os.PathLike[str] = STORE,
@@ -109,35 +110,39 @@ def score_lareqa(
 ) -> LareqaEvaluation:
     """``model`` (a registry name, a folder or a hub id) scored zero-shot on a LAReQA ``dataset``: read from the
     store when this exact evaluation was recorded, else computed with :func:`hybridlib.evaluate.evaluate_lareqa`
-    and recorded. Defaults: the model's own prefixes (:func:`hybridlib.encoders.prompts_for`) and length
-    (:func:`hybridlib.models.default_max_seq_length`). The leakage guard runs either way, before anything loads.
+    and recorded. Defaults: the model's own prefixes and length (its record, :func:`hybridlib.models.model_record`;
+    :func:`hybridlib.models.default_max_seq_length`) and hybridlib's precision (``bf16`` weights where the machine
+    computes bfloat16 natively, else fp32: :func:`hybridlib.models.resolve_precision`). The leakage guard runs
+    either way, before anything loads.
     ``meta["record"]`` names the record; ``meta["from_store"]`` says whether it was read back. ``leakage_check``:
     how a caller that guarded this model on this set itself already checked it (the guard is then not run again)."""
-    where, local = resolve_model(model)
+    record = model_record(model)
+    where = record.location
+    acting = resolve_precision(precision)
     ds = dataset if isinstance(dataset, LareqaDataset) else open_lareqa(
         dataset, list(languages) if languages is not None else None, data_dir)
     if languages is not None or max_groups is not None:
         ds = ds.subset(list(languages) if languages is not None else None, max_groups)
-    length = int(max_seq_length) if max_seq_length is not None else default_max_seq_length(where, local)[0]
-    own = encoders.prompts_for(model if encoders.spec(model) else where)
+    length = int(max_seq_length) if max_seq_length is not None else default_max_seq_length(record.location)[0]
+    own = record.prompts
     prefixes = (own[0] if query_prefix is None else query_prefix, own[1] if passage_prefix is None else passage_prefix)
     check = leakage_check or guard_evaluation(where, ds, allow_trained_on, data_dir, allow_hint=allow_hint)
-    key = result_key(model_fingerprint(where, local), ds, max_groups=max_groups, candidate_text=candidate_text,
-                     max_seq_length=length, prefixes=prefixes, ks=ks)
+    key = result_key(record.fingerprint, ds, max_groups=max_groups, candidate_text=candidate_text,
+                     max_seq_length=length, prefixes=prefixes, ks=ks, precision=acting)
     folder = record_folder(key, store_dir)
     stored = read_record(folder)
     if stored is not None:
         return stored
     start = time.perf_counter()
-    encoder = load_encoder(model, max_seq_length=length)
+    encoder = load_encoder(model, max_seq_length=length, precision=acting)
     loaded = time.perf_counter()
     ev = evaluate_lareqa(encoder, ds, candidate_text=candidate_text, query_prefix=prefixes[0],
                          passage_prefix=prefixes[1], ks=ks, batch_size=batch_size, cache_dir=cache_dir,
-                         model_name=f"{model_label(model)}:{encoder.hybridlib_model_id}",
+                         model_name=f"{model_label(model)}:{model_record(encoder).encoding_id}",
                          leakage_check=check, progress=progress)
-    ev.meta.update({"max_groups": max_groups, "seconds_loading": round(loaded - start, 2),
+    ev.meta.update({"max_groups": max_groups, "precision": acting, "seconds_loading": round(loaded - start, 2),
                     "seconds_scoring": round(time.perf_counter() - loaded, 2)})
-    provenance = {"model": str(model), "model_path": where, "data_files": dict(ds.files),
+    provenance = {"model": str(model), "model_record": record.to_json(), "data_files": dict(ds.files),
                   "written": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     write_record(folder, key, ev, provenance)
     ev.meta.update({"record": str(folder), "from_store": False})

@@ -9,8 +9,10 @@ and the runner names the notebook and the cell that failed.
 
 Stages are cached by their inputs: a notebook whose source, parameters, hybridlib code and upstream stages
 (:data:`DEPENDS_ON`) are unchanged since its last successful run is skipped (``--force`` runs it anyway).
-Every run writes ``manifest.json`` beside the figures: package versions, seeds, data checksums, parameters,
-and the key, start and end of each stage.
+Every run writes ``manifest.json`` beside the figures: package versions, seeds, data checksums, parameters, the
+precision the scale asked for and ran at, and each stage's key, start, end and seconds, whether it ran cold (on a
+build tree holding no trained model, result record or embedding) or warm, what it wrote, and (``last_invocation``)
+which stages the last run executed and which it read from the cache.
 """
 
 from __future__ import annotations
@@ -280,6 +282,8 @@ def check_values(parameters: dict[str, Any]) -> None:
         if unknown:
             raise ValueError(f"unknown language(s) {unknown}: the evaluation sets {list(directions)} have "
                              f"{sorted(known)}")
+    if p.get("precision", "fp32") not in encoders.PRECISIONS:
+        raise ValueError(f"precision must be one of {encoders.PRECISIONS}, got {p['precision']!r}")
     for name in ("max_groups", "train_max_groups", "validation_groups", "eval_rows", "max_seq_length", "batch_size",
                  "n_resamples", "mt_quality_groups", "grid_steps", "question_steps", "domain_k",
                  "domain_max_seq_length", "domain_eval_groups", "domain_steps", "domain_batch_size"):
@@ -319,6 +323,36 @@ def run(scale: str, only: list[str] | None = None, output_dir: Path | None = Non
         return _run_locked(scale, parameters, out_dir, only, log_output, force)
 
 
+BUILT = {"trained models": ("models_dir", "build/models", "**/final/model.safetensors"),
+         "sweep runs scored": ("sweeps_dir", "build/sweeps", "**/scores/*.pkl"),
+         "result records": (None, "build/results", "*/record.json"),
+         "embedding chunks": ("cache_dir", "build/cache/embeddings", "**/*.npy")}
+
+
+def build_contents(parameters: dict[str, Any]) -> dict[str, int]:
+    """How much reusable work the scale's build folders hold (:data:`BUILT`: the parameter naming each folder, its
+    default, what is counted): a stage run on a build holding none ran cold, and what it adds is what it computed
+    rather than read back."""
+    counts = {}
+    for name, (parameter, default, pattern) in BUILT.items():
+        folder = project_path((parameters.get(parameter) if parameter else None) or default)
+        counts[name] = sum(1 for _ in folder.glob(pattern)) if folder.is_dir() else 0
+    return counts
+
+
+def precision_record(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The scale's ``precision`` parameter, the precision it runs at on this machine and why."""
+    import warnings
+
+    from .models import bf16_support, resolve_precision
+
+    asked = parameters.get("precision", "fp32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        acting = resolve_precision(asked)
+    return {"parameter": asked, "acting": acting, "bf16_support": bf16_support()[1]}
+
+
 def lock_path() -> Path:
     """The runner's lock: one per project build tree, whatever ``--output-dir`` a runner writes to."""
     return project_root() / "build" / "runner.lock"
@@ -330,9 +364,13 @@ def _run_locked(scale: str, parameters: dict[str, Any], out_dir: Path, only: lis
     manifest = read_manifest(path)
     stages = manifest.get("stages", {})
     keys = stage_keys(parameters)  # every stage's, so that --only still sees its upstream
+    at_start = build_contents(parameters)
+    cold = not any(at_start.values())
+    invocation: dict[str, Any] = {"started": _now(), "build_at_start": at_start, "stages": {}}
     manifest.update({"scale": scale, "parameters": parameters, "seeds": {k: v for k, v in parameters.items()
                                                                          if "seed" in k},
-                     "data": data_checksums(), "environment": environment(), "stages": stages})
+                     "precision": precision_record(parameters), "data": data_checksums(),
+                     "environment": environment(), "stages": stages, "last_invocation": invocation})
     times: dict[str, float] = {}
     _clean_unfinished(out_dir)
     for nb in select_notebooks(only):
@@ -346,9 +384,10 @@ def _run_locked(scale: str, parameters: dict[str, Any], out_dir: Path, only: lis
             print(f"[{scale}] {nb.name}: inputs unchanged since {done.get('ended')}, skipped (--force re-runs it)",
                   flush=True)
             times[nb.name] = 0.0
+            invocation["stages"][nb.name] = "read from the cache (inputs unchanged)"
             continue
         print(f"[{scale}] running {nb.name} ...", flush=True)
-        started = _now()
+        started, before = _now(), build_contents(parameters)
         state = out_dir / "state.json"  # running / failed stages: never in figures/, which only finished ones touch
         write_manifest(state, {nb.name: {"key": key, "status": "running", "started": started}})
         if stages.pop(nb.name, None) is not None:  # what it will overwrite is no longer what the record says
@@ -365,11 +404,17 @@ def _run_locked(scale: str, parameters: dict[str, Any], out_dir: Path, only: lis
                     raise NotebookFailed(str(exc).replace(str(running), str(failed))) from None
             raise
         os.replace(running, out_dir / nb.name)
+        after = build_contents(parameters)
         stages[nb.name] = {"key": key, "status": "done", "started": started, "ended": _now(),
-                           "seconds": round(times[nb.name], 1)}
+                           "seconds": round(times[nb.name], 1), "run": "cold" if cold else "warm",
+                           "build_at_start": before, "wrote": {k: after[k] - before[k] for k in after}}
+        invocation["stages"][nb.name] = f"ran {stages[nb.name]['run']}"
+        invocation["ended"] = _now()
         write_manifest(path, manifest)
         write_manifest(state, {nb.name: stages[nb.name]})
         print(f"[{scale}] {nb.name} done in {times[nb.name]:.1f} s -> {out_dir / nb.name}", flush=True)
+    if any(how.startswith("ran") for how in invocation["stages"].values()):  # a run that only read the cache
+        write_manifest(path, manifest)                                        # leaves the record of the last one
     return times
 
 

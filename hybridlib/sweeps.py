@@ -21,7 +21,6 @@ Example::
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import os
 import pickle
@@ -36,9 +35,9 @@ from tqdm.auto import tqdm
 from . import _io
 from .comparison import REFERENCE, RunEvaluations
 from .data import LareqaDataset
-from .encoders import prompts_for
 from .evaluate import LareqaEvaluation, evaluate_lareqa
-from .models import TRAINING_RECORD, load_encoder
+from .model_record import copy_model, remember
+from .models import TRAINING_RECORD, load_encoder, model_record, prompts_for, resolve_precision
 from .pairs import PAIR_COLUMNS
 from .paths import project_path
 from .samplers import PairMeta, SamplerFactory
@@ -58,6 +57,20 @@ def evaluation_key(dataset: LareqaDataset, max_seq_length: int | None, prefixes:
     parts = [dataset.name, ",".join(dataset.languages), str(max_seq_length), *prefixes,
              *dataset.questions["qid"].astype(str), *dataset.candidates["cid"].astype(str)]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
+
+
+def at_precision(encoder, precision: str):
+    """``encoder`` (a model loaded or trained by hybridlib) with its weights cast to ``precision``'s dtype for
+    scoring, its record saying so; returns it."""
+    import dataclasses
+
+    import torch
+
+    if precision != "bf16":
+        return encoder
+    record = model_record(encoder)
+    encoder.to(torch.bfloat16)
+    return remember(encoder, dataclasses.replace(record, precision="bf16")) if record is not None else encoder
 
 
 def plan(conditions: dict[str, object], samplers: Sequence[str], seeds: Sequence[int], config: TrainConfig, *,
@@ -102,13 +115,14 @@ def score_run(folder: Path, base, data, sampler: str, alpha: float, seed: int, c
     if all(p.is_file() for p in paths.values()):
         return {name: _read(p) for name, p in paths.items()}
     final = folder / "model" / "final"
+    precision = resolve_precision(config.precision)
     if (final / TRAINING_RECORD).is_file():  # trained before an interruption: score the saved model
-        encoder = load_encoder(final, max_seq_length=config.max_seq_length)
+        encoder = load_encoder(final, max_seq_length=config.max_seq_length, precision=precision)
     else:
-        encoder = copy.deepcopy(base)
+        encoder = copy_model(base)
         final = fine_tune(encoder, data, sampler=sampler, alpha=alpha, config=config, seed=seed,
                           output_dir=folder / "model", progress=False, checkpoints=False)
-        encoder[0].auto_model.config._name_or_path = str(final)  # where it now lives: the leakage guard reads it
+        encoder = at_precision(encoder, precision)  # its record (fine_tune's) says where it now lives
     query_prefix, passage_prefix = prompts_for(final)
     out = {}
     for name, ds in eval_sets.items():
@@ -121,8 +135,11 @@ def score_run(folder: Path, base, data, sampler: str, alpha: float, seed: int, c
 
 
 def reference_evaluations(encoder, eval_sets: dict[str, LareqaDataset], prefixes: tuple[str, str], *,
-                          cache_dir: str | os.PathLike[str] | None = None) -> dict[str, LareqaEvaluation]:
-    """The untuned ``encoder`` on every evaluation set, with ``prefixes`` (its own)."""
+                          cache_dir: str | os.PathLike[str] | None = None,
+                          precision: str = "fp32") -> dict[str, LareqaEvaluation]:
+    """The untuned ``encoder`` (left as it is) on every evaluation set, with ``prefixes`` (its own), at
+    ``precision``."""
+    encoder = at_precision(copy_model(encoder), precision) if precision == "bf16" else encoder
     return {name: evaluate_lareqa(encoder, ds, query_prefix=prefixes[0], passage_prefix=prefixes[1],
                                   cache_dir=cache_dir, progress=False) for name, ds in eval_sets.items()}
 
@@ -155,8 +172,8 @@ def sweep(
         folder = project_path(work_dir) / slug(r.condition) / r.run
         scores[r.run] = score_run(folder, base, conditions[r.condition], r.sampler, r.alpha, r.seed, config,
                                   eval_sets, keep_model=keep_models)
-    zero = reference_evaluations(base, eval_sets, prompts_for(config.model),
-                                 cache_dir=cache_dir) if reference else {}
+    zero = reference_evaluations(base, eval_sets, prompts_for(config.model), cache_dir=cache_dir,
+                                 precision=resolve_precision(config.precision)) if reference else {}
     out: dict[str, dict[str, RunEvaluations]] = {}
     for name, ds in eval_sets.items():
         out[name] = {}

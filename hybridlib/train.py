@@ -2,7 +2,7 @@
 
 :func:`fine_tune` trains a dual encoder (shared weights, cosine score) with ``MultipleNegativesRankingLoss``
 (InfoNCE with in-batch negatives, ``scale`` = 1 / temperature, 20 by default: the paper does not give its
-temperature), the base model's prefixes (:func:`hybridlib.encoders.prompts_for`: ``query: `` / ``passage: `` for
+temperature), the base model's prefixes (:func:`hybridlib.models.prompts_for`: ``query: `` / ``passage: `` for
 multilingual-e5-small, the paper's ``Query: `` / ``Passage: `` otherwise) as the trainer's column prompts, AdamW with linear
 warm-up and decay, and one of the samplers of :mod:`hybridlib.samplers`. It checkpoints every ``save_steps``,
 resumes from the last checkpoint after an interruption, keeps the best checkpoint by validation loss or
@@ -26,13 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import yaml
 
 from . import _io
+from .encoders import PRECISIONS
 from .leakage import TRAINED_ON, register_trained
-from .models import TRAINING_RECORD, load_encoder, model_label, quiet_loading, training_record
+from .model_record import MODEL_RECORD, ModelRecord, remember, write_model_record
+from .models import (TRAINING_RECORD, load_encoder, model_fingerprint, model_label, model_record, quiet_loading,
+                     resolve_precision, trained_on_summary, training_record)
 from .pairs import PAIR_COLUMNS, training_meta
 from .paths import project_path, project_root
 from .samplers import (KINDS, PairMeta, ParallelBatchSampler, SamplerFactory, acting_alpha, check_sampler_args,
@@ -56,7 +58,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     scale: float = 20.0
-    query_prefix: str | None = None  # None: the base model's (encoders.prompts_for)
+    query_prefix: str | None = None  # None: the base model's (its model record: models.prompts_for)
     passage_prefix: str | None = None
     freeze_word_embeddings: bool = False  # keep the input embedding matrix fixed (less memory, faster steps)
     save_steps: int = 50
@@ -66,9 +68,10 @@ class TrainConfig:
     gather_across_devices: bool = False
     logging_steps: int = 10
     device: str | None = None
+    precision: str = "fp32"  # "bf16": bfloat16 autocast (weights stay float32), fp32 where the machine lacks it
 
     def __post_init__(self) -> None:
-        from .encoders import prompts_for
+        from .models import prompts_for
 
         if self.query_prefix is None or self.passage_prefix is None:
             query, passage = prompts_for(self.model)
@@ -79,6 +82,8 @@ class TrainConfig:
         for name in ("batch_size", "max_steps", "save_steps", "logging_steps"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.select_by not in SELECT_BY:
             raise ValueError(f"select_by must be one of {SELECT_BY}, got {self.select_by!r}")
         numbers = (self.learning_rate, self.weight_decay, self.scale, self.warmup_ratio)
@@ -228,12 +233,16 @@ def fine_tune(
               "config": dataclasses.asdict(config)}
     record = training_record(final) if resume else {}
     if record:
-        if {k: record.get(k) for k in wanted} != wanted:
+        defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}  # a field added since: its default
+        found = {**{k: record.get(k) for k in wanted}, "config": {**defaults, **record.get("config", {})}}
+        if found != wanted:
             raise ValueError(f"{out} holds a finished run with other settings; use another output_dir "
                              "(train_runs names folders by their settings) or resume=False to overwrite it")
         if not (final / TRAINED_ON).is_file():  # a run finished before the content record existed
             write_content_record(final, train_set, eval_set)
         register_trained(final)
+        if not (final / MODEL_RECORD).is_file():  # a run finished before model records existed
+            write_model_record(final, model_record(final))
         return final
     for name, ds in (("train_set", train_set), ("eval_set", eval_set)):
         if ds is not None:
@@ -252,8 +261,10 @@ def fine_tune(
     if eval_columns is not None:
         factory(eval_columns, config.batch_size)
 
+    known = model_record(model)
     base = model_label(model) if isinstance(model, (str, os.PathLike)) else \
-        getattr(model, "hybridlib_model_id", type(model).__name__)
+        (known.name if known is not None else type(model).__name__)
+    precision = resolve_precision(config.precision)  # bf16 autocast where the machine computes it natively
     if isinstance(model, (str, os.PathLike)):
         model = load_encoder(model, max_seq_length=config.max_seq_length, device=config.device)
     elif config.max_seq_length is not None:
@@ -288,7 +299,8 @@ def fine_tune(
         logging_steps=config.logging_steps,
         report_to="none",
         disable_tqdm=not progress,
-        use_cpu=config.device == "cpu",
+        use_cpu=config.device == "cpu" or (precision == "bf16" and not _has_accelerator()),
+        bf16=precision == "bf16",
         dataloader_drop_last=False,
         dataloader_pin_memory=_has_accelerator(),  # pinning helps only a GPU; on a CPU it warns
     )
@@ -330,6 +342,14 @@ def fine_tune(
         }
         (tmp / TRAINING_RECORD).write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
         write_content_record(tmp, train_set, eval_set)
+        languages = sorted(set(train_set["query_lang"]) | set(train_set["passage_lang"]))
+        summary = {**record, "run": out.name, "data": {**data, "languages": languages,
+                                                        "groups": len(set(train_set["group_id"]))}}
+        trained = ModelRecord("fine-tuned", out.name, str(final), model_fingerprint(str(tmp), True),
+                              (config.query_prefix, config.passage_prefix), model.max_seq_length, precision, base,
+                              trained_on_summary(summary))
+        write_model_record(tmp, trained)
+    remember(model, trained)  # the object trained is this model: the leakage guard and the store know it
     register_trained(final)  # known by its weights too, wherever a copy of it is saved
     if prune_checkpoints:
         import shutil

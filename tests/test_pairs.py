@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from hybridlib import pairs
+from hybridlib.model_record import ModelRecord, remember
 from hybridlib.leakage import LeakageError, find_leaks, guard_evaluation
 from hybridlib.evaluate import evaluate_lareqa
 
@@ -149,7 +150,7 @@ def test_save_and_load_training_set(tmp_path):
 def test_evaluating_on_training_data_is_refused_unless_allowed():
     ds = toy_dataset({"en": ["g1"], "de": ["g1"]}, name="mlqa-r")
     enc = HashEncoder()
-    enc.hybridlib_trained_on = ["mlqa-r"]
+    remember(enc, ModelRecord("fine-tuned", "toy", "", "toy", ("", ""), 8, trained_on={"sources": ["mlqa-r"]}))
     with pytest.raises(LeakageError, match="trained on mlqa-r"):
         evaluate_lareqa(enc, ds, progress=False)
     assert enc.calls == 0

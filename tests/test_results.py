@@ -49,13 +49,33 @@ def test_a_second_consumer_reads_the_record_and_loads_no_model(setup, monkeypatc
 
 
 @pytest.mark.parametrize("change", [{"max_groups": 3}, {"max_seq_length": 16}, {"query_prefix": "q: "},
-                                    {"languages": ["en"]}, {"candidate_text": "sentence+context"}])
+                                    {"languages": ["en"]}, {"candidate_text": "sentence+context"},
+                                    {"precision": "fp32"}])
 def test_a_changed_key_field_computes_a_new_record(setup, monkeypatch, change):
+    from hybridlib import models
+
+    monkeypatch.setattr(models, "bf16_support", lambda: (True, "test"))  # bf16 acts, whatever this CPU has
     model, data, store = setup
-    base = results.score_lareqa(model, str(data), store_dir=store, max_groups=4)
+    base = results.score_lareqa(model, str(data), store_dir=store, max_groups=4, precision="bf16")
     loads = _counting(monkeypatch)
     other = results.score_lareqa(model, str(data), store_dir=store, **{"max_groups": 4, **change})
     assert len(loads) == 1 and other.meta["record"] != base.meta["record"]
+    assert base.meta["precision"] == "bf16" and other.meta["precision"] == change.get("precision", "bf16")
+
+
+def test_the_key_reads_the_model_record_and_survives_a_moved_folder(setup, tmp_path, monkeypatch):
+    """The record's fingerprint is the model's content: a copy of the folder elsewhere is the same model."""
+    import shutil
+
+    from hybridlib import models
+
+    model, data, store = setup
+    first = results.score_lareqa(model, str(data), store_dir=store, max_groups=5, precision="fp32")
+    copy = shutil.copytree(model, tmp_path / "moved")
+    assert models.model_record(copy).fingerprint == models.model_record(model).fingerprint
+    loads = _counting(monkeypatch)
+    again = results.score_lareqa(copy, str(data), store_dir=store, max_groups=5, precision="fp32")
+    assert loads == [] and again.meta["record"] == first.meta["record"]
 
 
 def test_a_damaged_record_is_computed_again(setup, monkeypatch):

@@ -112,6 +112,35 @@ def test_stages_are_cached_by_their_inputs_and_recorded_in_the_manifest(tmp_path
     assert len(manifest["data"]["xquad-r"]["en"]) == 64, "sha256 of each data file"
 
 
+def test_the_manifest_marks_each_stage_cold_warm_or_cached_and_the_precision(tmp_path, monkeypatch):
+    import json
+
+    books = tmp_path / "notebooks"
+    (books / "params").mkdir(parents=True)
+    store = tmp_path / "results"
+    _stage(books / "01_first.ipynb", f"x = 1\nfigures_dir = '{tmp_path / 'fig'}'",
+           f"import pathlib; p = pathlib.Path(r'{store}') / str(x); p.mkdir(parents=True); "
+           "(p / 'record.json').write_text('{}')")
+    _stage(books / "02_second.ipynb", "y = 1\nprecision = 'fp32'", "pass")
+    (books / "params" / "t.yaml").write_text(f"x: 1\ny: 1\nprecision: bf16\nfigures_dir: {tmp_path / 'fig'}\n")
+    monkeypatch.setattr(runner, "notebooks_dir", lambda: books)
+    monkeypatch.setattr(runner, "DEPENDS_ON", {})
+    monkeypatch.setattr(runner, "BUILT", {"result records": (None, str(store), "*/record.json")})
+    read = lambda: json.loads((tmp_path / "fig" / runner.MANIFEST).read_text())
+
+    runner.run("t", output_dir=tmp_path / "out")
+    manifest = read()
+    first = manifest["stages"]["01_first.ipynb"]
+    assert first["run"] == "cold" and first["wrote"] == {"result records": 1}, "a record computed, on an empty build"
+    assert manifest["last_invocation"]["stages"] == {"01_first.ipynb": "ran cold", "02_second.ipynb": "ran cold"}
+    assert manifest["precision"]["parameter"] == "bf16" and manifest["precision"]["acting"] in ("bf16", "fp32")
+    runner.run("t", output_dir=tmp_path / "out", overrides={"x": 2})
+    manifest = read()
+    assert manifest["stages"]["01_first.ipynb"]["run"] == "warm", "the build held a record when it started"
+    assert manifest["stages"]["01_first.ipynb"]["build_at_start"] == {"result records": 1}
+    assert manifest["last_invocation"]["stages"]["02_second.ipynb"].startswith("read from the cache")
+
+
 def test_a_failed_stage_is_recorded_outside_figures_and_not_skipped_next_time(tmp_path, monkeypatch):
     import json
 
