@@ -64,3 +64,130 @@ def reference_levels(per_query: pd.DataFrame, pool_size: int, languages: list[st
     table.loc["mean"] = table.mean()
     table.index.name = "query_lang"
     return table
+
+
+# ---- Language fairness of a pooled ranking: the field's 2024-2026 metrics --------------------------------------
+# Each takes a query x document score matrix (higher is more similar) with each query's language and each document's
+# language; ``relevant[i]`` holds the column indices of query i's relevant documents.
+
+
+def _ranks(row: np.ndarray) -> np.ndarray:
+    """1-based rank of every document for one query's scores (ties broken by position, as a stable sort does)."""
+    order = np.argsort(-np.asarray(row, dtype=float), kind="stable")
+    ranks = np.empty(len(order), dtype=int)
+    ranks[order] = np.arange(1, len(order) + 1)
+    return ranks
+
+
+def mean_rank_correlation(scores: np.ndarray, query_langs: list[str], query_groups: list[str],
+                          k: int = 10) -> pd.Series:
+    """MRC@k: how alike parallel queries rank the pool, per query language (and ``"mean"`` over languages), on a
+    -100..100 scale (100: the same ranking whatever the query's language).
+
+    For each group of parallel queries (the same ``query_groups`` value) and each pair of its languages a and b,
+    the Spearman correlation of a's and b's scores over the union of their top-``k`` documents; a query's rank
+    correlation is the mean over the other languages of its group, and MRC@k(a) the mean over a's queries, times
+    100. Groups with one query, and pairs whose union holds fewer than two documents, are left out.
+
+    Reference: Yang, Jiang and Baldwin, "Language Bias in Information Retrieval: The Nature of the Beast and
+    Mitigation Methods", MRL 2024 (MRC); as computed by MIMO (arXiv 2605.31171, ``src/mimo/evaluation/metrics.py``).
+
+    Example: ``mean_rank_correlation(q @ d.T, ["en", "de"], ["g1", "g1"], k=10)["mean"]``.
+    """
+    from scipy.stats import spearmanr
+
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim != 2 or scores.shape[0] != len(query_langs) or len(query_langs) != len(query_groups):
+        raise ValueError("scores must be (queries, documents) with one language and one group per query")
+    if k < 1:
+        raise ValueError(f"k must be positive, got {k}")
+    members: dict[str, list[int]] = {}
+    for i, group in enumerate(query_groups):
+        members.setdefault(str(group), []).append(i)
+    per_lang: dict[str, list[float]] = {}
+    for rows in members.values():
+        if len(rows) < 2:
+            continue
+        top = {i: set(np.argsort(-scores[i], kind="stable")[:k].tolist()) for i in rows}
+        for a in rows:
+            corrs = []
+            for b in rows:
+                union = sorted(top[a] | top[b])
+                if b == a or len(union) < 2:
+                    continue
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # a constant row has no correlation: left out
+                    corr = spearmanr(scores[a, union], scores[b, union]).statistic
+                if np.isfinite(corr):
+                    corrs.append(float(corr))
+            if corrs:
+                per_lang.setdefault(query_langs[a], []).append(float(np.mean(corrs)))
+    out = pd.Series({lang: 100 * float(np.mean(v)) for lang, v in per_lang.items()}, dtype=float)
+    out["mean"] = float(out.mean()) if len(out) else np.nan
+    return out.rename(f"MRC@{k}")
+
+
+def peer(scores: np.ndarray, query_langs: list[str], relevant: list, doc_langs: list[str],
+         k: int = 100) -> pd.Series:
+    """PEER@k: the probability that a query's relevant documents get equal expected ranks whatever their language,
+    per query language (and ``"all"``, the mean over every query); 1 is fair, near 0 a ranking that sorts the
+    relevant documents by language.
+
+    Per query, the ranks of its relevant documents, each cut at ``k + 1`` (every document below the top ``k``
+    shares rank ``k + 1``), grouped by the document's language; the Kruskal-Wallis test across those groups gives a
+    p-value (1 when every rank is equal); queries with relevant documents in fewer than two languages are left
+    out. PEER@k is the mean p-value.
+
+    Reference: Yang et al., "Language Fairness in Multilingual Information Retrieval", SIGIR 2024 (PEER); the rank
+    cut-off as in MIMO (arXiv 2605.31171, ``src/mimo/evaluation/metrics.py``).
+    """
+    from scipy.stats import kruskal
+
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim != 2 or scores.shape[0] != len(query_langs) or scores.shape[1] != len(doc_langs):
+        raise ValueError("scores must be (queries, documents) with one language per query and per document")
+    if len(relevant) != len(query_langs) or k < 1:
+        raise ValueError("need one list of relevant documents per query and a positive k")
+    doc_langs = np.asarray(doc_langs)
+    per_lang: dict[str, list[float]] = {}
+    for i, rel in enumerate(relevant):
+        rel = np.asarray(rel, dtype=int)
+        if rel.size == 0:
+            continue
+        cut = np.minimum(_ranks(scores[i])[rel], k + 1)
+        groups = [cut[doc_langs[rel] == lang] for lang in dict.fromkeys(doc_langs[rel].tolist())]
+        if len(groups) < 2:
+            continue
+        p = 1.0 if len(set(cut.tolist())) == 1 else float(kruskal(*groups).pvalue)
+        per_lang.setdefault(query_langs[i], []).append(p)
+    out = pd.Series({lang: float(np.mean(v)) for lang, v in per_lang.items()}, dtype=float)
+    out["all"] = float(np.mean([p for v in per_lang.values() for p in v])) if per_lang else np.nan
+    return out.rename(f"PEER@{k}")
+
+
+def target_language_recall(scores: np.ndarray, query_langs: list[str], relevant: list, doc_langs: list[str],
+                           k: int = 20) -> pd.Series:
+    """TLR@k: the share of a query's relevant documents in *other* languages than its own that reach its top
+    ``k``, per query language (and ``"all"``, the mean over every query that has such documents).
+
+    Reference: SHIFT (arXiv 2606.18801), Section 4.3, and ``yjoonjang/SHIFT`` ``src/shift/metrics.py``:
+    TLR@k = mean over queries q of |top_k(q) ∩ R_q^tgt| / |R_q^tgt|, with R_q^tgt the relevant documents whose
+    language differs from q's; queries without one are left out.
+    """
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim != 2 or scores.shape[0] != len(query_langs) or scores.shape[1] != len(doc_langs):
+        raise ValueError("scores must be (queries, documents) with one language per query and per document")
+    if len(relevant) != len(query_langs) or k < 1:
+        raise ValueError("need one list of relevant documents per query and a positive k")
+    doc_langs = np.asarray(doc_langs)
+    per_lang: dict[str, list[float]] = {}
+    for i, rel in enumerate(relevant):
+        rel = np.asarray(rel, dtype=int)
+        target = rel[doc_langs[rel] != query_langs[i]] if rel.size else rel
+        if target.size == 0:
+            continue
+        top = set(np.argsort(-scores[i], kind="stable")[:k].tolist())
+        per_lang.setdefault(query_langs[i], []).append(sum(int(d) in top for d in target) / target.size)
+    out = pd.Series({lang: float(np.mean(v)) for lang, v in per_lang.items()}, dtype=float)
+    out["all"] = float(np.mean([x for v in per_lang.values() for x in v])) if per_lang else np.nan
+    return out.rename(f"TLR@{k}")

@@ -341,6 +341,14 @@ class LareqaDataset:
         return (f"LareqaDataset({self.name!r}, languages={self.languages}, "
                 f"questions={len(self.questions)}, candidates={len(self.candidates)})")
 
+    def content_key(self) -> str:
+        """A short sha256 of which questions and candidates this set holds (their ids, in order): two subsets of
+        one set with the same name tell apart by it."""
+        import hashlib
+
+        ids = [*self.questions["qid"].astype(str), "\x1e", *self.candidates["cid"].astype(str)]
+        return hashlib.sha256("\x1f".join(ids).encode()).hexdigest()[:16]
+
     @property
     def groups(self) -> pd.Index:
         """The parallel group ids, in order of first appearance."""

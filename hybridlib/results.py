@@ -20,11 +20,13 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import pickle
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +34,14 @@ from . import _io, encoders
 from .data import LareqaDataset, open_lareqa
 from .evaluate import LareqaEvaluation, evaluate_lareqa
 from .leakage import guard_evaluation
+from .model_record import ModelRecord
 from .models import default_max_seq_length, load_encoder, model_label, model_record, resolve_precision
 from .paths import project_path
 
 STORE = "build/results"
 RECORD = "record.json"
 PER_QUERY = "per_query.pkl"
-FORMAT = 2
+FORMAT = 3
 
 
 def result_key(model_id: str, dataset: LareqaDataset, *, max_groups: int | None, candidate_text: str,
@@ -46,7 +49,7 @@ def result_key(model_id: str, dataset: LareqaDataset, *, max_groups: int | None,
     """Every field that decides an evaluation's numbers: a change in any one of them is another record."""
     return {"format": FORMAT, "model": model_id, "dataset": dataset.name, "languages": list(dataset.languages),
             "data_sha256": {lang: dataset.checksums.get(lang) for lang in dataset.languages},
-            "max_groups": max_groups, "candidate_text": candidate_text, "max_seq_length": int(max_seq_length),
+            "items": dataset.content_key(), "max_groups": max_groups, "candidate_text": candidate_text, "max_seq_length": int(max_seq_length),
             "prefixes": list(prefixes), "ks": [int(k) for k in ks], "precision": precision}
 
 
@@ -87,6 +90,64 @@ def write_record(folder: Path, key: dict[str, Any], ev: LareqaEvaluation, proven
         (tmp / RECORD).write_text(_io.json_text(record), encoding="utf-8")
 
 
+@dataclass(frozen=True)
+class Request:
+    """One evaluation asked of the store: the model's record, the dataset as cut, the settings that decide the
+    numbers, and the record's key and folder (:func:`request`)."""
+
+    record: ModelRecord
+    dataset: LareqaDataset
+    max_groups: int | None
+    candidate_text: str
+    max_seq_length: int
+    prefixes: tuple[str, str]
+    ks: tuple[int, ...]
+    precision: str
+    key: dict[str, Any]
+    folder: Path
+
+
+def request(
+    model: Any,
+    dataset: str | os.PathLike[str] | LareqaDataset,
+    *,
+    languages: Sequence[str] | None = None,
+    max_groups: int | None = None,
+    candidate_text: str = "sentence",
+    max_seq_length: int | None = None,
+    query_prefix: str | None = None,
+    passage_prefix: str | None = None,
+    ks: Sequence[int] = (1, 10),
+    precision: str = encoders.DEFAULT_PRECISION,
+    data_dir: str | os.PathLike[str] | None = None,
+    store_dir: str | os.PathLike[str] = STORE,
+) -> Request:
+    """What :func:`score_lareqa` would compute, with every default filled in from the model's record (prefixes,
+    length) and the machine (precision), and where its record lives; nothing is loaded or encoded."""
+    record = model_record(model)
+    acting = resolve_precision(precision)
+    ds = dataset if isinstance(dataset, LareqaDataset) else open_lareqa(
+        dataset, list(languages) if languages is not None else None, data_dir)
+    if languages is not None or max_groups is not None:
+        ds = ds.subset(list(languages) if languages is not None else None, max_groups)
+    length = int(max_seq_length) if max_seq_length is not None else default_max_seq_length(record.location)[0]
+    own = record.prompts
+    prefixes = (own[0] if query_prefix is None else query_prefix, own[1] if passage_prefix is None else passage_prefix)
+    ks = tuple(int(k) for k in ks)
+    key = result_key(record.fingerprint, ds, max_groups=max_groups, candidate_text=candidate_text,
+                     max_seq_length=length, prefixes=prefixes, ks=ks, precision=acting)
+    return Request(record, ds, max_groups, candidate_text, length, prefixes, ks, acting, key,
+                   record_folder(key, store_dir))
+
+
+def stored_lareqa(model: Any, dataset: str | os.PathLike[str] | LareqaDataset, **settings: Any
+                  ) -> LareqaEvaluation | None:
+    """The stored record of this evaluation (the arguments of :func:`score_lareqa`), or None: nothing is computed,
+    and the model's weights need not be there (its record is enough)."""
+    settings = {k: v for k, v in settings.items() if k in _REQUEST_ARGS}
+    return read_record(request(model, dataset, **settings).folder)
+
+
 def score_lareqa(
     model: str | os.PathLike[str],
     dataset: str | os.PathLike[str] | LareqaDataset,
@@ -107,6 +168,7 @@ def score_lareqa(
     allow_hint: str = "allow_trained_on=True",
     progress: bool = False,
     leakage_check: str | None = None,
+    encoder: Any = None,
 ) -> LareqaEvaluation:
     """``model`` (a registry name, a folder or a hub id) scored zero-shot on a LAReQA ``dataset``: read from the
     store when this exact evaluation was recorded, else computed with :func:`hybridlib.evaluate.evaluate_lareqa`
@@ -115,35 +177,37 @@ def score_lareqa(
     computes bfloat16 natively, else fp32: :func:`hybridlib.models.resolve_precision`). The leakage guard runs
     either way, before anything loads.
     ``meta["record"]`` names the record; ``meta["from_store"]`` says whether it was read back. ``leakage_check``:
-    how a caller that guarded this model on this set itself already checked it (the guard is then not run again)."""
-    record = model_record(model)
-    where = record.location
-    acting = resolve_precision(precision)
-    ds = dataset if isinstance(dataset, LareqaDataset) else open_lareqa(
-        dataset, list(languages) if languages is not None else None, data_dir)
-    if languages is not None or max_groups is not None:
-        ds = ds.subset(list(languages) if languages is not None else None, max_groups)
-    length = int(max_seq_length) if max_seq_length is not None else default_max_seq_length(record.location)[0]
-    own = record.prompts
-    prefixes = (own[0] if query_prefix is None else query_prefix, own[1] if passage_prefix is None else passage_prefix)
-    check = leakage_check or guard_evaluation(where, ds, allow_trained_on, data_dir, allow_hint=allow_hint)
-    key = result_key(record.fingerprint, ds, max_groups=max_groups, candidate_text=candidate_text,
-                     max_seq_length=length, prefixes=prefixes, ks=ks, precision=acting)
-    folder = record_folder(key, store_dir)
-    stored = read_record(folder)
+    how a caller that guarded this model on this set itself already checked it (the guard is then not run again).
+    ``encoder``: this model already loaded (or just trained) at this length and precision, used instead of loading
+    it again; its record must be the model's."""
+    req = request(model, dataset, languages=languages, max_groups=max_groups, candidate_text=candidate_text,
+                  max_seq_length=max_seq_length, query_prefix=query_prefix, passage_prefix=passage_prefix, ks=ks,
+                  precision=precision, data_dir=data_dir, store_dir=store_dir)
+    check = leakage_check or guard_evaluation(req.record.location, req.dataset, allow_trained_on, data_dir,
+                                              allow_hint=allow_hint)
+    stored = read_record(req.folder)
     if stored is not None:
         return stored
     start = time.perf_counter()
-    encoder = load_encoder(model, max_seq_length=length, precision=acting)
-    loaded = time.perf_counter()
-    ev = evaluate_lareqa(encoder, ds, candidate_text=candidate_text, query_prefix=prefixes[0],
-                         passage_prefix=prefixes[1], ks=ks, batch_size=batch_size, cache_dir=cache_dir,
+    if encoder is None:
+        encoder = load_encoder(model, max_seq_length=req.max_seq_length, precision=req.precision)
+    loaded = model_record(encoder)
+    if loaded is None or loaded.fingerprint != req.record.fingerprint or loaded.precision != req.precision:
+        raise ValueError(f"the encoder passed is not {model} at {req.precision} (its record: {loaded})")
+    encoder.max_seq_length = req.max_seq_length
+    ready = time.perf_counter()
+    ev = evaluate_lareqa(encoder, req.dataset, candidate_text=req.candidate_text, query_prefix=req.prefixes[0],
+                         passage_prefix=req.prefixes[1], ks=req.ks, batch_size=batch_size, cache_dir=cache_dir,
                          model_name=f"{model_label(model)}:{model_record(encoder).encoding_id}",
                          leakage_check=check, progress=progress)
-    ev.meta.update({"max_groups": max_groups, "precision": acting, "seconds_loading": round(loaded - start, 2),
-                    "seconds_scoring": round(time.perf_counter() - loaded, 2)})
-    provenance = {"model": str(model), "model_record": record.to_json(), "data_files": dict(ds.files),
+    ev.meta.update({"max_groups": req.max_groups, "precision": req.precision,
+                    "seconds_loading": round(ready - start, 2),
+                    "seconds_scoring": round(time.perf_counter() - ready, 2)})
+    provenance = {"model": str(model), "model_record": req.record.to_json(), "data_files": dict(req.dataset.files),
                   "written": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    write_record(folder, key, ev, provenance)
-    ev.meta.update({"record": str(folder), "from_store": False})
+    write_record(req.folder, req.key, ev, provenance)
+    ev.meta.update({"record": str(req.folder), "from_store": False})
     return ev
+
+
+_REQUEST_ARGS = set(inspect.signature(request).parameters) - {"model", "dataset"}

@@ -3,10 +3,11 @@ its scores are kept.
 
 A sweep crosses named training sets (*conditions*: a domain's pairs, a general sample, ...) with samplers and seeds.
 Each run trains with :func:`hybridlib.train.fine_tune` (no validation split and no checkpoint: the last step's model
-is scored, and a run cut short is trained again), is evaluated with :func:`hybridlib.evaluate.evaluate_lareqa` at the
-length and with the prefixes it was trained with (the leakage guard reads its content record), and its evaluations
-are written atomically beside its folder name (:func:`hybridlib.train.run_name`: settings and data). The model folder is then removed (``keep_models`` keeps it),
-so a sweep of dozens of runs costs no disk; an interrupted sweep resumes at the first run without scores.
+is scored, and a run cut short is trained again), is scored into the results store with
+:func:`hybridlib.results.score_lareqa` at the length, prefixes and precision it was trained with (the leakage guard
+reads its content record), in a folder named by its settings and data (:func:`hybridlib.train.run_name`). Its
+weights are then removed (``keep_models`` keeps them) and its records kept, so a sweep of dozens of runs costs no
+disk and an interrupted sweep resumes at the first run whose records are not all in the store.
 
 Every run's sampler is built on its data before the first run trains, so a batch larger than a condition's data
 fails at once.
@@ -21,9 +22,7 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import os
-import pickle
 import re
 import shutil
 from collections.abc import Sequence
@@ -32,31 +31,20 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import _io
 from .comparison import REFERENCE, RunEvaluations
 from .data import LareqaDataset
-from .evaluate import LareqaEvaluation, evaluate_lareqa
-from .model_record import copy_model, remember
-from .models import TRAINING_RECORD, load_encoder, model_record, prompts_for, resolve_precision
+from .evaluate import LareqaEvaluation
+from .model_record import MODEL_RECORD, copy_model, remember
+from .models import load_encoder, model_record, resolve_precision
+from .results import STORE, score_lareqa, stored_lareqa
 from .pairs import PAIR_COLUMNS
 from .paths import project_path
 from .samplers import PairMeta, SamplerFactory
 from .train import TrainConfig, planned_runs, fine_tune
 
-SCORES = "scores"  # the folder of a run's evaluations, beside its (removed) model
-
-
 def slug(text: str) -> str:
     """``text`` as a file name: ``"domain 25%"`` -> ``domain-25pct``."""
     return re.sub(r"[^A-Za-z0-9.]+", "-", text.replace("%", "pct")).strip("-") or "x"
-
-
-def evaluation_key(dataset: LareqaDataset, max_seq_length: int | None, prefixes: tuple[str, str]) -> str:
-    """A short hash of what an evaluation depends on besides the model: the questions and candidates of
-    ``dataset``, the length and the prefixes."""
-    parts = [dataset.name, ",".join(dataset.languages), str(max_seq_length), *prefixes,
-             *dataset.questions["qid"].astype(str), *dataset.candidates["cid"].astype(str)]
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
 
 
 def at_precision(encoder, precision: str):
@@ -94,54 +82,50 @@ def plan(conditions: dict[str, object], samplers: Sequence[str], seeds: Sequence
     return pd.DataFrame(rows, columns=["condition", "sampler", "alpha", "seed", "run"])
 
 
-def _read(path: Path) -> LareqaEvaluation:
-    with open(path, "rb") as fh:
-        return pickle.load(fh)
+WEIGHTS = ("*.safetensors", "*.bin", "*.pt")  # what a scored run's folder drops; its records (*.json) stay
 
 
-def _write(path: Path, evaluation: LareqaEvaluation) -> None:
-    with _io.atomic_open(path, "wb") as fh:
-        pickle.dump(evaluation, fh)
+def _drop_weights(folder: Path) -> None:
+    """Remove a scored run's weights, keeping the small records (its model record names it in the store)."""
+    for pattern in WEIGHTS:
+        for f in folder.rglob(pattern):
+            f.unlink()
 
 
 def score_run(folder: Path, base, data, sampler: str, alpha: float, seed: int, config: TrainConfig,
-              eval_sets: dict[str, LareqaDataset], *, keep_model: bool = False) -> dict[str, LareqaEvaluation]:
-    """One run: its evaluations on every set, read from ``folder/scores`` when there; else a copy of ``base`` (the
-    loaded base model, left untouched) is trained, scored and the scores written; the model folder is removed
-    afterwards unless ``keep_model``."""
-    prefixes = (config.query_prefix, config.passage_prefix)
-    paths = {name: folder / SCORES / f"{slug(name)}-{evaluation_key(ds, config.max_seq_length, prefixes)}.pkl"
-             for name, ds in eval_sets.items()}
-    if all(p.is_file() for p in paths.values()):
-        return {name: _read(p) for name, p in paths.items()}
+              eval_sets: dict[str, LareqaDataset], *, keep_model: bool = False,
+              store_dir: str | os.PathLike[str] = STORE) -> dict[str, LareqaEvaluation]:
+    """One run: its evaluations on every set, read from the results store when it has them all (the run's model
+    record, kept beside its removed weights, names them); else a copy of ``base`` (the loaded base model, left
+    untouched) is trained (or the saved model loaded), scored into the store, and its weights removed unless
+    ``keep_model``."""
     final = folder / "model" / "final"
     precision = resolve_precision(config.precision)
-    if (final / TRAINING_RECORD).is_file():  # trained before an interruption: score the saved model
+    settings = {"max_seq_length": config.max_seq_length, "precision": precision, "store_dir": store_dir}
+    if (final / MODEL_RECORD).is_file():
+        stored = {name: stored_lareqa(final, ds, **settings) for name, ds in eval_sets.items()}
+        if all(ev is not None for ev in stored.values()):
+            return stored  # type: ignore[return-value]
+    if (final / MODEL_RECORD).is_file() and any(final.glob("*.safetensors")):  # trained, not all scored
         encoder = load_encoder(final, max_seq_length=config.max_seq_length, precision=precision)
     else:
+        shutil.rmtree(folder / "model", ignore_errors=True)  # nothing, a cut run, or records without weights
         encoder = copy_model(base)
         final = fine_tune(encoder, data, sampler=sampler, alpha=alpha, config=config, seed=seed,
                           output_dir=folder / "model", progress=False, checkpoints=False)
         encoder = at_precision(encoder, precision)  # its record (fine_tune's) says where it now lives
-    query_prefix, passage_prefix = prompts_for(final)
-    out = {}
-    for name, ds in eval_sets.items():
-        out[name] = evaluate_lareqa(encoder, ds, query_prefix=query_prefix, passage_prefix=passage_prefix,
-                                    model_name=folder.name, progress=False)
-        _write(paths[name], out[name])
+    out = {name: score_lareqa(final, ds, encoder=encoder, **settings) for name, ds in eval_sets.items()}
     if not keep_model:
-        shutil.rmtree(folder / "model", ignore_errors=True)
+        _drop_weights(folder / "model")
     return out
 
 
-def reference_evaluations(encoder, eval_sets: dict[str, LareqaDataset], prefixes: tuple[str, str], *,
-                          cache_dir: str | os.PathLike[str] | None = None,
-                          precision: str = "fp32") -> dict[str, LareqaEvaluation]:
-    """The untuned ``encoder`` (left as it is) on every evaluation set, with ``prefixes`` (its own), at
-    ``precision``."""
-    encoder = at_precision(copy_model(encoder), precision) if precision == "bf16" else encoder
-    return {name: evaluate_lareqa(encoder, ds, query_prefix=prefixes[0], passage_prefix=prefixes[1],
-                                  cache_dir=cache_dir, progress=False) for name, ds in eval_sets.items()}
+def reference_evaluations(model: str, eval_sets: dict[str, LareqaDataset], *, max_seq_length: int | None,
+                          precision: str = "fp32", cache_dir: str | os.PathLike[str] | None = None,
+                          store_dir: str | os.PathLike[str] = STORE) -> dict[str, LareqaEvaluation]:
+    """The untuned ``model`` on every evaluation set with its own prefixes, at ``precision``, through the store."""
+    return {name: score_lareqa(model, ds, max_seq_length=max_seq_length, precision=precision, cache_dir=cache_dir,
+                               store_dir=store_dir) for name, ds in eval_sets.items()}
 
 
 def sweep(
@@ -155,6 +139,7 @@ def sweep(
     alpha: float = 0.5,
     reference: bool = True,
     cache_dir: str | os.PathLike[str] | None = None,
+    store_dir: str | os.PathLike[str] = STORE,
     keep_models: bool = False,
     progress: bool = True,
 ) -> dict[str, dict[str, RunEvaluations]]:
@@ -171,9 +156,10 @@ def sweep(
     for r in tqdm(list(runs.itertuples()), desc="sweep runs", disable=not progress):
         folder = project_path(work_dir) / slug(r.condition) / r.run
         scores[r.run] = score_run(folder, base, conditions[r.condition], r.sampler, r.alpha, r.seed, config,
-                                  eval_sets, keep_model=keep_models)
-    zero = reference_evaluations(base, eval_sets, prompts_for(config.model), cache_dir=cache_dir,
-                                 precision=resolve_precision(config.precision)) if reference else {}
+                                  eval_sets, keep_model=keep_models, store_dir=store_dir)
+    zero = reference_evaluations(config.model, eval_sets, max_seq_length=config.max_seq_length,
+                                 precision=resolve_precision(config.precision), cache_dir=cache_dir,
+                                 store_dir=store_dir) if reference else {}
     out: dict[str, dict[str, RunEvaluations]] = {}
     for name, ds in eval_sets.items():
         out[name] = {}

@@ -167,7 +167,7 @@ def test_a_language_subset_needs_only_its_files_and_its_outputs_can_be_opened(re
                      "--precision", "fp32", "--store-dir", str(tmp_path / "store"))
     assert done.returncode == 0, done.stderr[-1000:]
     assert "nan" not in done.stdout and "rank distance (multi, mean over query languages):" in done.stdout
-    assert "64 tokens a text: hybridlib's default; fp32)" in done.stdout
+    assert "64 tokens a text: hybridlib's default (every scale's); fp32)" in done.stdout
     assert "Loading weights" not in done.stderr, "--quiet hides the loading bars"
     summary = json.loads((out / "summary.json").read_text())
     assert summary["provenance"]["max_seq_length"] == 64 and summary["provenance"]["precision"] == "fp32"

@@ -87,3 +87,19 @@ def test_a_damaged_record_is_computed_again(setup, monkeypatch):
         again = results.score_lareqa(model, str(data), store_dir=store, max_groups=2)
     assert len(loads) == 1
     pd.testing.assert_frame_equal(ev.per_query, again.per_query)
+
+
+def test_two_subsets_of_one_set_are_two_records_and_a_lookup_computes_nothing(setup, monkeypatch):
+    """A set cut by groups keeps its name and has no max_groups: the key tells the cuts apart by their items."""
+    from hybridlib.data import load_lareqa_files
+
+    model, data, store = setup
+    full = load_lareqa_files(data)
+    first, second = full.subset(groups=["g0", "g1"]), full.subset(groups=["g2", "g3"])
+    assert results.stored_lareqa(model, first, store_dir=store, precision="fp32") is None, "a lookup only"
+    a = results.score_lareqa(model, first, store_dir=store, precision="fp32")
+    b = results.score_lareqa(model, second, store_dir=store, precision="fp32")
+    assert a.meta["record"] != b.meta["record"] and set(a.per_query["qid"]).isdisjoint(b.per_query["qid"])
+    loads = _counting(monkeypatch)
+    back = results.stored_lareqa(model, first, store_dir=store, precision="fp32")
+    assert loads == [] and back.meta["record"] == a.meta["record"]

@@ -1,0 +1,59 @@
+"""The language-fairness metrics of :mod:`hybridlib.bias` (MRC@k, PEER@k, TLR@k) on hand-computed cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import chi2
+
+from hybridlib import bias
+
+
+def test_mrc_is_100_for_parallel_queries_that_rank_alike_and_minus_100_for_reversed_ones():
+    same = np.array([[0.9, 0.5, 0.1, 0.3], [0.8, 0.4, 0.0, 0.2]])  # the same order, other values
+    assert bias.mean_rank_correlation(same, ["en", "de"], ["g", "g"], k=4)["mean"] == pytest.approx(100)
+    reversed_ = np.array([[0.9, 0.5, 0.1], [0.1, 0.5, 0.9]])
+    out = bias.mean_rank_correlation(reversed_, ["en", "de"], ["g", "g"], k=3)
+    assert out["en"] == pytest.approx(-100) and out["de"] == pytest.approx(-100)
+
+
+def test_mrc_compares_on_the_union_of_the_top_k_and_averages_per_language():
+    # en's top 2: docs 0, 1; de's top 2: docs 0, 2; union {0, 1, 2}: en 0.9 0.8 0.1, de 0.9 0.2 0.7
+    # ranks en (1, 2, 3), de (1, 3, 2): Spearman = 1 - 6 * (0 + 1 + 1) / (3 * 8) = 0.5
+    scores = np.array([[0.9, 0.8, 0.1, 0.0], [0.9, 0.2, 0.7, 0.0],
+                       [0.1, 0.2, 0.3, 0.4]])  # a third query alone in its group: left out
+    out = bias.mean_rank_correlation(scores, ["en", "de", "en"], ["g1", "g1", "g2"], k=2)
+    assert out["en"] == pytest.approx(50) and out["de"] == pytest.approx(50) and out["mean"] == pytest.approx(50)
+
+
+def test_peer_is_the_kruskal_wallis_p_of_the_cut_ranks_by_document_language():
+    # one query, relevant docs 0 (en) and 3 (de); scores put doc 0 first and doc 3 last of 4
+    scores = np.array([[0.9, 0.8, 0.7, 0.1]])
+    # k = 2: ranks 1 and min(4, 3) = 3, one per group: H = 12 / (2 * 3) * (1 + 4) - 3 * 3 = 1, df 1
+    out = bias.peer(scores, ["en"], [[0, 3]], ["en", "en", "de", "de"], k=2)
+    assert out["all"] == pytest.approx(chi2.sf(1.0, 1)) and out["en"] == pytest.approx(0.3173, abs=1e-4)
+    # k = 0 is refused; with both relevant docs below the cut every rank is k + 1: no discrimination, p = 1
+    assert bias.peer(np.array([[0.9, 0.8, 0.2, 0.1]]), ["en"], [[2, 3]], ["en", "en", "en", "de"], k=1)["all"] == 1.0
+    with pytest.raises(ValueError, match="positive k"):
+        bias.peer(scores, ["en"], [[0, 3]], ["en", "en", "de", "de"], k=0)
+
+
+def test_peer_leaves_out_queries_with_relevant_documents_in_one_language():
+    scores = np.array([[0.9, 0.8, 0.7], [0.9, 0.8, 0.7]])
+    out = bias.peer(scores, ["en", "de"], [[0, 1], [0, 2]], ["en", "en", "de"], k=10)
+    assert "en" not in out.index and out["de"] == pytest.approx(out["all"])
+
+
+def test_tlr_counts_only_the_relevant_documents_in_other_languages():
+    # query en: relevant docs 0 (en), 1 (de), 3 (zh); top 2 = docs 0, 1 -> target {1, 3}, one of two found
+    # query de: relevant doc 1 (de) only -> no target language document, left out
+    scores = np.array([[0.9, 0.8, 0.1, 0.0], [0.9, 0.8, 0.1, 0.0]])
+    out = bias.target_language_recall(scores, ["en", "de"], [[0, 1, 3], [1]], ["en", "de", "en", "zh"], k=2)
+    assert out["en"] == pytest.approx(0.5) and "de" not in out.index and out["all"] == pytest.approx(0.5)
+
+
+def test_fairness_metrics_refuse_shapes_that_do_not_match():
+    with pytest.raises(ValueError, match="one language"):
+        bias.target_language_recall(np.zeros((2, 3)), ["en"], [[0]], ["en", "de", "zh"])
+    with pytest.raises(ValueError, match="one language and one group"):
+        bias.mean_rank_correlation(np.zeros((2, 3)), ["en", "de"], ["g"])
