@@ -64,6 +64,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_miracl.py
 	$(PY) benchmarks/bench_e5.py
 	$(PY) benchmarks/bench_precision.py
+	$(PY) benchmarks/bench_encoding_limit.py
 
 clean:
 	rm -rf build

@@ -23,7 +23,7 @@ import pandas as pd  # noqa: E402
 
 from hybridlib.data import load_lareqa  # noqa: E402
 from hybridlib.evaluate import LareqaEvaluation, _in_language_order, rank_lareqa  # noqa: E402
-from hybridlib.models import embed_texts, load_encoder  # noqa: E402
+from hybridlib.models import embed_texts, load_encoder, model_record  # noqa: E402
 
 
 def encode_once(encoder, ds, batch_size):
@@ -72,7 +72,7 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     args = ap.parse_args()
     encoder = load_encoder()
-    print(f"encoder: all-MiniLM-L6-v2 (max_seq_length {encoder.max_seq_length}), batch {args.batch_size}, "
+    print(f"encoder: {model_record(encoder).name} (max_seq_length {encoder.max_seq_length}), batch {args.batch_size}, "
           f"torch threads {__import__('torch').get_num_threads()}")
     for name in args.datasets:
         ds = load_lareqa(name, data_dir=args.data_dir)

@@ -1,5 +1,6 @@
 """The languages of the LAReQA sets (and Romanian, the README's user-built language): names and the size of each in
-CC-100, XLM-R's pretraining corpus, from which multilingual-e5-small starts (notebook 07's low-resource question).
+CC-100, XLM-R's pretraining corpus, from which multilingual-e5-small starts (notebook 07's low-resource question);
+and the codes of AfriQA and NTREX-128 (:mod:`hybridlib.corpora`) mapped once to the project's.
 
 ``resources/languages.csv`` copies Table 6 (Appendix A) of Conneau et al. 2020, "Unsupervised Cross-lingual
 Representation Learning at Scale" (ACL): tokens (millions) and size (GiB) per language. Sizes are the measure used
@@ -18,6 +19,22 @@ import pandas as pd
 CC100_TOTAL_GIB = 2467.2  # sum of the "Size (GiB)" column of Table 6, all 100 rows
 CC100_SOURCE = "CC-100 size: Conneau et al. 2020 (XLM-R), Table 6"
 
+# The codes of the corpora beyond LAReQA (NTREX-128's ISO 639-3 with subtags, AfriQA's), mapped once to the project's
+# codes: ISO 639-1 where the language has one, else its ISO 639-3 code
+CORPUS_CODES = {
+    "eng-US": "en", "eng": "en", "arb": "ar", "deu": "de", "ell": "el", "spa": "es", "hin": "hi", "rus": "ru",
+    "tha": "th", "tur": "tr", "vie": "vi", "zho-CN": "zh", "ron": "ro", "amh": "am", "hau": "ha", "ibo": "ig",
+    "yor": "yo", "wol": "wo", "som": "so", "kin": "rw", "swa": "sw", "zul": "zu", "xho": "xh", "mlg": "mg",
+    "nep": "ne", "sin": "si", "khm": "km", "lao": "lo", "mya": "my", "tir": "ti", "bem": "bem", "fon": "fon",
+    "twi": "tw", "en": "en", "fr": "fr",
+}
+# English names of the languages above that resources/languages.csv does not hold
+NAMES = {
+    "am": "Amharic", "ha": "Hausa", "ig": "Igbo", "yo": "Yoruba", "wo": "Wolof", "so": "Somali", "rw": "Kinyarwanda",
+    "sw": "Swahili", "zu": "Zulu", "xh": "Xhosa", "mg": "Malagasy", "ne": "Nepali", "si": "Sinhala", "km": "Khmer",
+    "lo": "Lao", "my": "Burmese", "ti": "Tigrinya", "bem": "Bemba", "fon": "Fon", "tw": "Twi", "fr": "French",
+}
+
 
 def language_table() -> pd.DataFrame:
     """One row per language code: ``name``, ``cc100_tokens_m``, ``cc100_gib`` and ``cc100_share``."""
@@ -27,9 +44,9 @@ def language_table() -> pd.DataFrame:
 
 
 def language_name(code: str) -> str:
-    """The English name of a language code (the code itself when it is not in the table)."""
+    """The English name of a language code (the code itself when it is not known)."""
     table = language_table()
-    return str(table.at[code, "name"]) if code in table.index else code
+    return str(table.at[code, "name"]) if code in table.index else NAMES.get(code, code)
 
 
 def pretraining_share(codes: list[str]) -> pd.Series:
