@@ -105,3 +105,29 @@ def test_reference_levels_per_language():
     assert table.loc["en", "floor"] == 1.5 and table.loc["de", "floor"] == 2
     assert table.loc["de", "random"] == pytest.approx(10 * 2 / 4)
     assert table.loc["mean", "random"] == pytest.approx((5 + (5 + 10 / 3) / 2) / 2)
+
+
+def test_bitext_mining_scores_as_mtebs_own_evaluator_does():
+    """mteb's BitextMiningEvaluator finds each sentence's nearest neighbour and its task scores the pairs; ours gives
+    the same numbers on embeddings where some rows are mismatched."""
+    import torch
+    from mteb._evaluators.text.bitext_mining_evaluator import BitextMiningEvaluator
+    from mteb.abstasks.text.bitext_mining import AbsTaskBitextMining
+
+    rng = np.random.default_rng(0)
+    target = rng.standard_normal((40, 8))
+    source = target + rng.standard_normal((40, 8)) * 0.9  # noisy translations: some land on another row
+
+    class Cosine:
+        def similarity(self, a, b):
+            a, b = torch.as_tensor(np.asarray(a)), torch.as_tensor(np.asarray(b))
+            return torch.nn.functional.normalize(a, dim=1) @ torch.nn.functional.normalize(b, dim=1).T
+
+    neighbours = BitextMiningEvaluator._similarity_search(None, source, target, Cosine())
+    reference = AbsTaskBitextMining._compute_metrics(None, neighbours, [(i, i) for i in range(40)])
+    ours = metrics.bitext_mining(source, target)
+    assert 0.2 < ours["accuracy"] < 1.0, "the case has both hits and misses"
+    for name in ("precision", "recall", "f1", "accuracy"):
+        assert ours[name] == pytest.approx(float(reference[name]))
+    with pytest.raises(ValueError, match="line-aligned"):
+        metrics.bitext_mining(source, target[:-1])
