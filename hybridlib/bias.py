@@ -79,6 +79,24 @@ def _ranks(row: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _judged(scores: np.ndarray, query_langs: list[str], relevant: list, doc_langs: list[str],
+            k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``scores`` and ``doc_langs`` as arrays, once their shapes, the relevant lists and ``k`` are checked."""
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim != 2 or scores.shape[0] != len(query_langs) or scores.shape[1] != len(doc_langs):
+        raise ValueError("scores must be (queries, documents) with one language per query and per document")
+    if len(relevant) != len(query_langs) or k < 1:
+        raise ValueError("need one list of relevant documents per query and a positive k")
+    return scores, np.asarray(doc_langs)
+
+
+def _per_language(values: dict[str, list[float]], name: str) -> pd.Series:
+    """The mean per query language and over every query (``"all"``)."""
+    out = pd.Series({lang: float(np.mean(v)) for lang, v in values.items()}, dtype=float)
+    out["all"] = float(np.mean([x for v in values.values() for x in v])) if values else np.nan
+    return out.rename(name)
+
+
 def mean_rank_correlation(scores: np.ndarray, query_langs: list[str], query_groups: list[str],
                           k: int = 10) -> pd.Series:
     """MRC@k: how alike parallel queries rank the pool, per query language (and ``"mean"`` over languages), on a
@@ -143,12 +161,7 @@ def peer(scores: np.ndarray, query_langs: list[str], relevant: list, doc_langs: 
     """
     from scipy.stats import kruskal
 
-    scores = np.asarray(scores, dtype=float)
-    if scores.ndim != 2 or scores.shape[0] != len(query_langs) or scores.shape[1] != len(doc_langs):
-        raise ValueError("scores must be (queries, documents) with one language per query and per document")
-    if len(relevant) != len(query_langs) or k < 1:
-        raise ValueError("need one list of relevant documents per query and a positive k")
-    doc_langs = np.asarray(doc_langs)
+    scores, doc_langs = _judged(scores, query_langs, relevant, doc_langs, k)
     per_lang: dict[str, list[float]] = {}
     for i, rel in enumerate(relevant):
         rel = np.asarray(rel, dtype=int)
@@ -160,9 +173,7 @@ def peer(scores: np.ndarray, query_langs: list[str], relevant: list, doc_langs: 
             continue
         p = 1.0 if len(set(cut.tolist())) == 1 else float(kruskal(*groups).pvalue)
         per_lang.setdefault(query_langs[i], []).append(p)
-    out = pd.Series({lang: float(np.mean(v)) for lang, v in per_lang.items()}, dtype=float)
-    out["all"] = float(np.mean([p for v in per_lang.values() for p in v])) if per_lang else np.nan
-    return out.rename(f"PEER@{k}")
+    return _per_language(per_lang, f"PEER@{k}")
 
 
 def target_language_recall(scores: np.ndarray, query_langs: list[str], relevant: list, doc_langs: list[str],
@@ -174,12 +185,7 @@ def target_language_recall(scores: np.ndarray, query_langs: list[str], relevant:
     TLR@k = mean over queries q of |top_k(q) ∩ R_q^tgt| / |R_q^tgt|, with R_q^tgt the relevant documents whose
     language differs from q's; queries without one are left out.
     """
-    scores = np.asarray(scores, dtype=float)
-    if scores.ndim != 2 or scores.shape[0] != len(query_langs) or scores.shape[1] != len(doc_langs):
-        raise ValueError("scores must be (queries, documents) with one language per query and per document")
-    if len(relevant) != len(query_langs) or k < 1:
-        raise ValueError("need one list of relevant documents per query and a positive k")
-    doc_langs = np.asarray(doc_langs)
+    scores, doc_langs = _judged(scores, query_langs, relevant, doc_langs, k)
     per_lang: dict[str, list[float]] = {}
     for i, rel in enumerate(relevant):
         rel = np.asarray(rel, dtype=int)
@@ -188,6 +194,4 @@ def target_language_recall(scores: np.ndarray, query_langs: list[str], relevant:
             continue
         top = set(np.argsort(-scores[i], kind="stable")[:k].tolist())
         per_lang.setdefault(query_langs[i], []).append(sum(int(d) in top for d in target) / target.size)
-    out = pd.Series({lang: float(np.mean(v)) for lang, v in per_lang.items()}, dtype=float)
-    out["all"] = float(np.mean([x for v in per_lang.values() for x in v])) if per_lang else np.nan
-    return out.rename(f"TLR@{k}")
+    return _per_language(per_lang, f"TLR@{k}")

@@ -144,35 +144,27 @@ def stored_lareqa(model: Any, dataset: str | os.PathLike[str] | LareqaDataset, *
                   ) -> LareqaEvaluation | None:
     """The stored record of this evaluation (the arguments of :func:`score_lareqa`), or None: nothing is computed,
     and the model's weights need not be there (its record is enough)."""
-    settings = {k: v for k, v in settings.items() if k in _REQUEST_ARGS}
-    return read_record(request(model, dataset, **settings).folder)
+    return read_record(request(model, dataset, **{k: v for k, v in settings.items() if k in _REQUEST_ARGS}).folder)
 
 
 def score_lareqa(
     model: str | os.PathLike[str],
     dataset: str | os.PathLike[str] | LareqaDataset,
     *,
-    languages: Sequence[str] | None = None,
-    max_groups: int | None = None,
-    candidate_text: str = "sentence",
-    max_seq_length: int | None = None,
-    query_prefix: str | None = None,
-    passage_prefix: str | None = None,
-    ks: Sequence[int] = (1, 10),
     batch_size: int = 64,
-    precision: str = encoders.DEFAULT_PRECISION,
-    data_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
-    store_dir: str | os.PathLike[str] = STORE,
     allow_trained_on: bool = False,
     allow_hint: str = "allow_trained_on=True",
     progress: bool = False,
     leakage_check: str | None = None,
     encoder: Any = None,
+    **settings: Any,
 ) -> LareqaEvaluation:
     """``model`` (a registry name, a folder or a hub id) scored zero-shot on a LAReQA ``dataset``: read from the
     store when this exact evaluation was recorded, else computed with :func:`hybridlib.evaluate.evaluate_lareqa`
-    and recorded. Defaults: the model's own prefixes and length (its record, :func:`hybridlib.models.model_record`;
+    and recorded. ``settings`` are those of :func:`request` (``languages``, ``max_groups``, ``candidate_text``,
+    ``max_seq_length``, ``query_prefix``, ``passage_prefix``, ``ks``, ``precision``, ``data_dir``, ``store_dir``);
+    their defaults: the model's own prefixes and length (its record, :func:`hybridlib.models.model_record`;
     :func:`hybridlib.models.default_max_seq_length`) and hybridlib's precision (``bf16`` weights where the machine
     computes bfloat16 natively, else fp32: :func:`hybridlib.models.resolve_precision`). The leakage guard runs
     either way, before anything loads.
@@ -180,9 +172,8 @@ def score_lareqa(
     how a caller that guarded this model on this set itself already checked it (the guard is then not run again).
     ``encoder``: this model already loaded (or just trained) at this length and precision, used instead of loading
     it again; its record must be the model's."""
-    req = request(model, dataset, languages=languages, max_groups=max_groups, candidate_text=candidate_text,
-                  max_seq_length=max_seq_length, query_prefix=query_prefix, passage_prefix=passage_prefix, ks=ks,
-                  precision=precision, data_dir=data_dir, store_dir=store_dir)
+    req = request(model, dataset, **settings)
+    data_dir = settings.get("data_dir")
     check = leakage_check or guard_evaluation(req.record.location, req.dataset, allow_trained_on, data_dir,
                                               allow_hint=allow_hint)
     stored = read_record(req.folder)

@@ -324,7 +324,7 @@ def run(scale: str, only: list[str] | None = None, output_dir: Path | None = Non
 
 
 BUILT = {"trained models": ("models_dir", "build/models", "**/final/model.safetensors"),
-         "sweep runs scored": ("sweeps_dir", "build/sweeps", "**/scores/*.pkl"),
+         "sweep runs": ("sweeps_dir", "build/sweeps", "**/final/hybridlib_model.json"),
          "result records": (None, "build/results", "*/record.json"),
          "embedding chunks": ("cache_dir", "build/cache/embeddings", "**/*.npy")}
 

@@ -331,7 +331,8 @@ def fine_tune(
     if not trainer.is_world_process_zero():
         return final
     with _io.atomic_dir(final) as tmp:
-        model.save_pretrained(str(tmp))
+        with quiet_loading():  # no "Writing model shards" bar
+            model.save_pretrained(str(tmp))
         data = training_meta(train_set)
         record = {
             "base_model": base, "data": data, "sources": data.get("sources", []),
