@@ -351,8 +351,7 @@ def evaluate_runs(
                                           "path": reference}]), table], ignore_index=True)
     evaluations = {}
     for r in tqdm(list(table.itertuples()), desc=f"models on {dataset}", disable=not progress):
-        record = model_record(r.path)
-        length = record.max_seq_length if record.kind == "fine-tuned" else max_seq_length
+        length = model_record(r.path).trained_length or max_seq_length
         evaluations[r.run] = score_lareqa(r.path, dataset, max_seq_length=length, leakage_check=checks.get(r.run),
                                           progress=False, **kwargs)
     return RunEvaluations(dataset, table, evaluations)

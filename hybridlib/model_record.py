@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _io
+from .data import sha256_file
 
 MODEL_RECORD = "hybridlib_model.json"
 FORMAT = 1
@@ -61,6 +62,11 @@ class ModelRecord:
     def sources(self) -> tuple[str, ...]:
         """The data sources the model was fine-tuned on (empty for an untuned model)."""
         return tuple(self.trained_on.get("sources", ()))
+
+    @property
+    def trained_length(self) -> int | None:
+        """The length (tokens) a fine-tuned model was trained at; None for any other model."""
+        return int(self.max_seq_length) if self.kind == "fine-tuned" and self.max_seq_length else None
 
     @property
     def encoding_id(self) -> str:
@@ -119,7 +125,7 @@ def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def model_fingerprint(where: str, local: bool) -> str:
     """A short id of a model's content: the sha256 of its weight and config files (not its model record) when
-    local, else its name."""
+    local, else its name. Each file is hashed once per process while it stays unchanged (:func:`sha256_file`)."""
     if not local:
         return where
     h = hashlib.sha256()
@@ -127,7 +133,7 @@ def model_fingerprint(where: str, local: bool) -> str:
     for f in sorted(root.rglob("*")):
         if f.is_file() and f.suffix in {".safetensors", ".bin", ".json", ".txt", ".model"} and f.name != MODEL_RECORD:
             h.update(str(f.relative_to(root)).encode())
-            h.update(hashlib.sha256(f.read_bytes()).digest())
+            h.update(bytes.fromhex(sha256_file(f)))
     return h.hexdigest()[:16]
 
 

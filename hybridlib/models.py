@@ -126,8 +126,8 @@ def default_max_seq_length(model: Any) -> tuple[int, str]:
     """``(tokens, why)``: the length a model (anything :func:`model_record` takes) is scored at when the caller
     names none: the length it was fine-tuned at, else :data:`hybridlib.encoders.DEFAULT_MAX_SEQ_LENGTH`."""
     record = model_record(model)
-    if record is not None and record.kind == "fine-tuned" and record.max_seq_length:
-        return int(record.max_seq_length), "the length it was fine-tuned at"
+    if record is not None and record.trained_length:
+        return record.trained_length, "the length it was fine-tuned at"
     return encoders.DEFAULT_MAX_SEQ_LENGTH, "hybridlib's default (every scale's)"
 
 
@@ -186,11 +186,12 @@ def load_encoder(
         hint = "" if local else (" Loading a hub id needs the Hugging Face hub; with HF_HUB_OFFLINE=1 or no "
                                  "network it must already be in the local cache. Use a local folder instead.")
         raise ModelLoadError(f"could not load model {name_or_path!r} from {where}: {exc}.{hint}") from exc
+    record = model_record(name_or_path if entry is not None else where)
     if max_seq_length is not None:
         model.max_seq_length = max_seq_length
     else:
         try:
-            model.max_seq_length = default_max_seq_length(name_or_path if entry is not None else where)[0]
+            model.max_seq_length = default_max_seq_length(record)[0]
         except AttributeError:  # a model without a length to set (static embeddings) keeps none
             pass
     acting = resolve_precision(precision)
@@ -198,7 +199,6 @@ def load_encoder(
         import torch
 
         model.to(torch.bfloat16)
-    record = model_record(name_or_path if entry is not None else where)
     length = getattr(model, "max_seq_length", record.max_seq_length)
     return remember(model, dataclasses.replace(record, max_seq_length=length, precision=acting))
 
@@ -206,7 +206,9 @@ def load_encoder(
 def model_record(model: Any) -> ModelRecord | None:
     """The record of a model: one loaded by hybridlib (as it was loaded), a registry name, a local folder (its
     ``hybridlib_model.json``, else derived from what the folder holds) or a hub id. None for a model object
-    hybridlib did not load or build (its embeddings are then not cached)."""
+    hybridlib did not load or build (its embeddings are then not cached). A record given is returned as it is."""
+    if isinstance(model, ModelRecord):
+        return model
     if not isinstance(model, (str, os.PathLike)):
         return remembered(model)
     where, local = resolve_model(model)

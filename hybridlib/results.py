@@ -130,7 +130,7 @@ def request(
         dataset, list(languages) if languages is not None else None, data_dir)
     if languages is not None or max_groups is not None:
         ds = ds.subset(list(languages) if languages is not None else None, max_groups)
-    length = int(max_seq_length) if max_seq_length is not None else default_max_seq_length(record.location)[0]
+    length = int(max_seq_length) if max_seq_length is not None else default_max_seq_length(record)[0]
     own = record.prompts
     prefixes = (own[0] if query_prefix is None else query_prefix, own[1] if passage_prefix is None else passage_prefix)
     ks = tuple(int(k) for k in ks)

@@ -10,9 +10,10 @@ and the runner names the notebook and the cell that failed.
 Stages are cached by their inputs: a notebook whose source, parameters, hybridlib code and upstream stages
 (:data:`DEPENDS_ON`) are unchanged since its last successful run is skipped (``--force`` runs it anyway).
 Every run writes ``manifest.json`` beside the figures: package versions, seeds, data checksums, parameters, the
-precision the scale asked for and ran at, and each stage's key, start, end and seconds, whether it ran cold (on a
-build tree holding no trained model, result record or embedding) or warm, what it wrote, and (``last_invocation``)
-which stages the last run executed and which it read from the cache.
+precision the scale asked for and ran at, and each stage's key, start, end and seconds, how it ran
+(:func:`run_kind`: cold on a build tree holding no trained model, result record or embedding; cached when it computed
+none; warm otherwise), what it wrote, its last cold run (:func:`last_cold`), and (``last_invocation``) which stages
+the last run executed and which it skipped as unchanged.
 """
 
 from __future__ import annotations
@@ -340,6 +341,26 @@ def build_contents(parameters: dict[str, Any]) -> dict[str, int]:
     return counts
 
 
+def run_kind(cold: bool, wrote: dict[str, int]) -> str:
+    """How a stage that executed got its models and scores: ``cold`` (the build held none when the run started),
+    ``cached`` (it computed none: every model, record and embedding it used was read back) or ``warm`` (some of
+    each)."""
+    return "cold" if cold else ("warm" if any(wrote.values()) else "cached")
+
+
+def last_cold(previous: dict[str, Any], previous_commit: str | None, *, now_cold: bool) -> dict[str, Any]:
+    """``{"last_cold": {commit, seconds, ended}}``: the stage's last cold run, carried from its previous record
+    (itself cold, or carrying one) into a run that is not cold, so that a manifest of a cached re-run still says what
+    the stage cost from nothing, and at which commit (the record's own; ``previous_commit``, the manifest's, for a
+    record written before stages kept theirs); empty when there is none to carry."""
+    if now_cold or not previous:
+        return {}
+    if previous.get("run") == "cold":
+        return {"last_cold": {"commit": previous.get("commit", previous_commit), "seconds": previous.get("seconds"),
+                              "ended": previous.get("ended")}}
+    return {"last_cold": previous["last_cold"]} if "last_cold" in previous else {}
+
+
 def precision_record(parameters: dict[str, Any]) -> dict[str, Any]:
     """The scale's ``precision`` parameter, the precision it runs at on this machine and why."""
     import warnings
@@ -366,6 +387,7 @@ def _run_locked(scale: str, parameters: dict[str, Any], out_dir: Path, only: lis
     keys = stage_keys(parameters)  # every stage's, so that --only still sees its upstream
     at_start = build_contents(parameters)
     cold = not any(at_start.values())
+    prior_commit = manifest.get("environment", {}).get("git_commit")  # the commit of the records kept below
     invocation: dict[str, Any] = {"started": _now(), "build_at_start": at_start, "stages": {}}
     manifest.update({"scale": scale, "parameters": parameters, "seeds": {k: v for k, v in parameters.items()
                                                                          if "seed" in k},
@@ -405,9 +427,12 @@ def _run_locked(scale: str, parameters: dict[str, Any], out_dir: Path, only: lis
             raise
         os.replace(running, out_dir / nb.name)
         after = build_contents(parameters)
+        wrote = {k: after[k] - before[k] for k in after}
         stages[nb.name] = {"key": key, "status": "done", "started": started, "ended": _now(),
-                           "seconds": round(times[nb.name], 1), "run": "cold" if cold else "warm",
-                           "build_at_start": before, "wrote": {k: after[k] - before[k] for k in after}}
+                           "seconds": round(times[nb.name], 1), "commit": manifest["environment"].get("git_commit"),
+                           "run": run_kind(cold, wrote),
+                           "build_at_start": before, "wrote": wrote,
+                           **last_cold(done, prior_commit, now_cold=cold)}
         invocation["stages"][nb.name] = f"ran {stages[nb.name]['run']}"
         invocation["ended"] = _now()
         write_manifest(path, manifest)

@@ -139,6 +139,12 @@ def test_the_manifest_marks_each_stage_cold_warm_or_cached_and_the_precision(tmp
     assert manifest["stages"]["01_first.ipynb"]["run"] == "warm", "the build held a record when it started"
     assert manifest["stages"]["01_first.ipynb"]["build_at_start"] == {"result records": 1}
     assert manifest["last_invocation"]["stages"]["02_second.ipynb"].startswith("read from the cache")
+    cold_02 = manifest["stages"]["02_second.ipynb"]
+    runner.run("t", output_dir=tmp_path / "out", overrides={"x": 2, "y": 2})  # 02 runs again, computing nothing
+    again = read()["stages"]["02_second.ipynb"]
+    assert again["run"] == "cached" and again["wrote"] == {"result records": 0}
+    assert again["last_cold"] == {"commit": manifest["environment"]["git_commit"], "seconds": cold_02["seconds"],
+                                  "ended": cold_02["ended"]}, "the stage's cold cost is carried into a cached run"
 
 
 def test_a_failed_stage_is_recorded_outside_figures_and_not_skipped_next_time(tmp_path, monkeypatch):
