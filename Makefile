@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: reproduce test stale unit notebooks-smoke browser bench clean system-deps
+.PHONY: reproduce long test stale unit notebooks-smoke browser bench clean system-deps
 
 APERTIUM_OK := $(shell apertium -l 2>/dev/null | grep -q eng-spa && echo yes)
 CHROMIUM_OK := $(shell command -v chromium >/dev/null 2>&1 && echo yes)
@@ -39,6 +39,11 @@ endif
 ## Run every notebook in number order with papermill at $(SCALE) scale (ONLY=04 re-runs one stage).
 reproduce: $(VENV)/.installed system-deps
 	$(PY) -m hybridlib.runner --scale $(SCALE) $(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force)
+
+## The long stages at $(SCALE) scale, not part of `make reproduce`: 09 (the default models on the full pools) and 10
+## (the training-length curve); resumable, each score a record of the results store.
+long: $(VENV)/.installed
+	$(PY) -m hybridlib.runner --scale $(SCALE) --only 09 --only 10 $(if $(FORCE),--force)
 
 ## Unit tests, nbval over the notebooks executed at smoke scale, then notebook 04 in JupyterLab (Chromium).
 test: stale unit notebooks-smoke browser

@@ -253,6 +253,7 @@ def trained_on_summary(training: dict[str, Any]) -> dict[str, Any]:
     return {"sources": list(training.get("sources", [])), "languages": data.get("languages"),
             "groups": data.get("groups"), "pairs": training.get("train_rows"), "sampler": training.get("sampler"),
             "alpha": training.get("alpha"), "seed": training.get("seed"), "run": training.get("run"),
+            "steps": training.get("steps", training.get("config", {}).get("max_steps")),
             "content": "hybridlib_trained_on.json"}
 
 

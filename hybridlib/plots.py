@@ -169,6 +169,29 @@ def alpha_curve(table: pd.DataFrame, *, title: str | None = None,
     return fig
 
 
+def validation_loss_curve(table: pd.DataFrame, *, title: str | None = None) -> plt.Figure:
+    """Held-out loss against training steps (log axis), one line per sampler: mean over seeds, ± sd as error bars
+    (``table``: ``steps``, ``sampler``, ``seed``, ``validation_loss``)."""
+    fig, ax = plt.subplots(figsize=(6.0, 3.8))
+    stats = table.groupby(["sampler", "steps"], sort=False)["validation_loss"].agg(["mean", "std"]).reset_index()
+    samplers = list(dict.fromkeys(stats["sampler"]))
+    for sampler, color in zip(samplers, sns.color_palette("tab10", len(samplers))):
+        rows = stats[stats["sampler"] == sampler]
+        ax.errorbar(rows["steps"], rows["mean"], yerr=rows["std"].fillna(0), marker="o", capsize=3, label=sampler,
+                    color=color)
+    xs = sorted(set(stats["steps"]))
+    ax.set_xscale("log")
+    ax.minorticks_off()
+    ax.set_xticks(xs, [str(v) for v in xs])
+    ax.set_xlabel("training steps")
+    ax.set_ylabel("held-out loss (InfoNCE, the same batches for every sampler)")
+    ax.legend(title="sampler (error bars: ± sd over seeds)", fontsize=7, title_fontsize=7, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def loss_curves(curves: pd.DataFrame, *, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
     """Training loss per step, one line per sampler, mean and standard deviation over seeds."""
     if ax is None:
@@ -306,10 +329,14 @@ def summary_panels(
     metrics: tuple[str, ...] = ("mono map", "cross map", "multi map", "rank distance"),
     kind: str = "line",
     title: str | None = None,
+    logx: bool = False,
+    reference: dict[str, float] | None = None,
+    reference_label: str = "zero-shot",
 ) -> plt.Figure:
     """One panel per metric: its mean (``<metric> mean``) against ``x``, one line (or bar group) per ``hue``,
-    with ± sd over seeds (``<metric> sd``) as error bars, the ticks at the data's own ``x`` values. ``table`` is one
-    row per (x, hue), as from :func:`hybridlib.experiments.summaries`."""
+    with ± sd over seeds (``<metric> sd``) as error bars, the ticks at the data's own ``x`` values (on a log axis
+    with ``logx``). ``table`` is one row per (x, hue), as from :func:`hybridlib.experiments.summaries`;
+    ``reference`` (metric -> value) draws a dashed line per panel, labelled ``reference_label``."""
     if kind not in ("line", "bar"):
         raise ValueError(f"kind must be 'line' or 'bar', got {kind!r}")
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.4), squeeze=False)
@@ -327,9 +354,14 @@ def summary_panels(
             else:
                 pos = np.arange(len(xs)) + (i - (len(hues) - 1) / 2) * width
                 ax.bar(pos, mean.to_numpy(), width, yerr=err, capsize=2, label=str(h), color=palette[h])
+        if reference is not None and metric in reference:
+            ax.axhline(reference[metric], color="grey", linestyle="--", linewidth=1, label=reference_label)
         if kind == "bar":
             ax.set_xticks(np.arange(len(xs)), [str(v) for v in xs])
         else:
+            if logx:
+                ax.set_xscale("log")
+                ax.minorticks_off()
             ax.set_xticks(xs, [f"{v:g}" if isinstance(v, float) else str(v) for v in xs])
         name = metric.replace(" map", " mAP")
         ax.set_title(name)

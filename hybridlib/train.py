@@ -22,6 +22,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,11 +40,12 @@ from .pairs import PAIR_COLUMNS, training_meta
 from .paths import project_path, project_root
 from .samplers import (KINDS, PairMeta, ParallelBatchSampler, SamplerFactory, acting_alpha, check_sampler_args,
                        run_stem)
-from .validation import validation_map
+from .validation import VALIDATION_SEED, validation_loss, validation_map
 
 CONFIG_DIR = "configs"
 PAIR_KEY = tuple(c for c in PAIR_COLUMNS if c != "source")  # what a run's data is identified by
 SELECT_BY = ("loss", "map")
+LR_SCHEDULERS = ("linear", "constant_with_warmup", "cosine")
 
 
 @dataclass
@@ -57,6 +59,8 @@ class TrainConfig:
     learning_rate: float = 3e-5
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
+    warmup_steps: int | None = None  # a fixed warm-up (steps), instead of warmup_ratio x max_steps
+    lr_scheduler: str = "linear"  # or "constant_with_warmup": a checkpoint at step k is a k-step run (length curves)
     scale: float = 20.0
     query_prefix: str | None = None  # None: the base model's (its model record: models.prompts_for)
     passage_prefix: str | None = None
@@ -84,6 +88,11 @@ class TrainConfig:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.lr_scheduler not in LR_SCHEDULERS:
+            raise ValueError(f"lr_scheduler must be one of {LR_SCHEDULERS}, got {self.lr_scheduler!r}")
+        if self.warmup_steps is not None and (isinstance(self.warmup_steps, bool) or not isinstance(self.warmup_steps, int)
+                                              or not 0 <= self.warmup_steps < self.max_steps):
+            raise ValueError(f"warmup_steps must be a whole number of steps in [0, max_steps), got {self.warmup_steps!r}")
         if self.select_by not in SELECT_BY:
             raise ValueError(f"select_by must be one of {SELECT_BY}, got {self.select_by!r}")
         numbers = (self.learning_rate, self.weight_decay, self.scale, self.warmup_ratio)
@@ -114,6 +123,13 @@ class TrainConfig:
         return cls.load(config) if isinstance(config, (str, os.PathLike)) else config
 
 
+def warmup_steps(config: TrainConfig) -> int:
+    """The run's warm-up in steps: ``warmup_steps`` when set, else ``warmup_ratio`` of ``max_steps``."""
+    if config.warmup_steps is not None:
+        return int(config.warmup_steps)
+    return int(round(config.warmup_ratio * config.max_steps))
+
+
 def _evaluator(pairs: pd.DataFrame, config: TrainConfig):
     from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
 
@@ -131,8 +147,6 @@ def _evaluator(pairs: pd.DataFrame, config: TrainConfig):
 
     return ValidationMAPEvaluator()
 
-
-VALIDATION_SEED = 12345  # the validation batches' own seed: the same batches whatever the run's seed
 
 
 class TrainSamplerFactory(SamplerFactory):
@@ -208,6 +222,8 @@ def fine_tune(
     record_batches: bool = False,
     prune_checkpoints: bool = True,
     checkpoints: bool = True,
+    snapshot_steps: Sequence[int] = (),
+    snapshot_validation=None,
 ) -> Path:
     """Fine-tune ``model`` (a SentenceTransformer, or a name / folder for :func:`load_encoder`) on ``train_set``
     (a pair dataset of :func:`hybridlib.pairs.build_training_pairs`) with one sampler; returns the model folder.
@@ -219,12 +235,19 @@ def fine_tune(
     Checkpoints are kept while the run trains (for resuming) and removed once ``final/`` is written, unless
     ``prune_checkpoints`` is False; ``checkpoints=False`` writes none (a run too short to be worth resuming: it
     restarts after an interruption; not with ``eval_set``, whose best checkpoint is kept).
+    ``snapshot_steps``: steps at which the model as it is then is written to ``output_dir/steps/<step>/``, a model
+    folder like ``final/`` (records included, the held-out loss on ``snapshot_validation`` in its training record
+    when given: :func:`hybridlib.validation.validation_loss`); with ``lr_scheduler: constant_with_warmup`` and a
+    fixed ``warmup_steps`` the snapshot at step k is the model a k-step run would give (a length curve from one run).
     """
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     config = TrainConfig.of(config)
     check_sampler_args(sampler, alpha, config.batch_size, config.xy_pairing)
+    bad = [k for k in snapshot_steps if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= config.max_steps]
+    if bad:
+        raise ValueError(f"snapshot_steps must be steps in [1, max_steps={config.max_steps}], got {bad}")
     if not checkpoints and eval_set is not None:
         raise ValueError("checkpoints=False cannot keep the best checkpoint on eval_set; pass one or the other")
     out = project_path(output_dir)
@@ -281,8 +304,8 @@ def fine_tune(
         per_device_eval_batch_size=config.batch_size,
         learning_rate=config.learning_rate,
         weight_decay=config.weight_decay,
-        warmup_steps=int(round(config.warmup_ratio * config.max_steps)),
-        lr_scheduler_type="linear",
+        warmup_steps=warmup_steps(config),
+        lr_scheduler_type=config.lr_scheduler,
         optim="adamw_torch",
         seed=seed,
         data_seed=seed,
@@ -317,6 +340,13 @@ def fine_tune(
         trainer.remove_callback(PrinterCallback)
     for callback in callbacks or []:
         trainer.add_callback(callback)
+    data = training_meta(train_set)
+    described = {"base_model": base, "data": data, "sources": data.get("sources", []), **wanted,
+                 "train_rows": len(train_set), "eval_rows": len(eval_set) if eval_set is not None else 0}
+    if snapshot_steps:
+        trainer.add_callback(snapshot_callback(snapshot_steps, lambda step, history: write_snapshot(
+            out, step, model, {**described, "steps": step, "log_history": list(history)}, train_set, eval_set,
+            config=config, precision=precision, validation_set=snapshot_validation)))
     recorder = _BatchRecorder(trainer.data_collator) if record_batches else None
     if recorder is not None:
         trainer.data_collator = recorder
@@ -330,26 +360,10 @@ def fine_tune(
         _io.write_text(out / f"batches-rank{rank}.json", json.dumps(recorder.batches))
     if not trainer.is_world_process_zero():
         return final
-    with _io.atomic_dir(final) as tmp:
-        with quiet_loading():  # no "Writing model shards" bar
-            model.save_pretrained(str(tmp))
-        data = training_meta(train_set)
-        record = {
-            "base_model": base, "data": data, "sources": data.get("sources", []),
-            **wanted, "train_rows": len(train_set),
-            "eval_rows": len(eval_set) if eval_set is not None else 0, "training_seconds": round(seconds, 1),
-            "resumed_from": checkpoint, "log_history": trainer.state.log_history,
-            "best_checkpoint": trainer.state.best_model_checkpoint,
-        }
-        (tmp / TRAINING_RECORD).write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
-        write_content_record(tmp, train_set, eval_set)
-        languages = sorted(set(train_set["query_lang"]) | set(train_set["passage_lang"]))
-        summary = {**record, "run": out.name, "data": {**data, "languages": languages,
-                                                        "groups": len(set(train_set["group_id"]))}}
-        trained = ModelRecord("fine-tuned", out.name, str(final), model_fingerprint(str(tmp), True),
-                              (config.query_prefix, config.passage_prefix), model.max_seq_length, precision, base,
-                              trained_on_summary(summary))
-        write_model_record(tmp, trained)
+    record = {**described, "training_seconds": round(seconds, 1), "resumed_from": checkpoint,
+              "log_history": trainer.state.log_history, "best_checkpoint": trainer.state.best_model_checkpoint}
+    trained = write_model_folder(final, model, record, train_set, eval_set, config=config, precision=precision,
+                                 run=out.name)
     remember(model, trained)  # the object trained is this model: the leakage guard and the store know it
     register_trained(final)  # known by its weights too, wherever a copy of it is saved
     if prune_checkpoints:
@@ -357,6 +371,67 @@ def fine_tune(
 
         shutil.rmtree(out / "checkpoints", ignore_errors=True)  # the run is finished: only final/ is kept
     return final
+
+
+def write_model_folder(folder: Path, model, record: dict[str, Any], train_set, eval_set=None, *,
+                       config: TrainConfig, precision: str, run: str) -> ModelRecord:
+    """Write ``model`` to ``folder`` atomically with its training ``record``, the content record of its training
+    pairs and its model record (named ``run``); returns the model record."""
+    with _io.atomic_dir(folder) as tmp:
+        with quiet_loading():  # no "Writing model shards" bar
+            model.save_pretrained(str(tmp))
+        (tmp / TRAINING_RECORD).write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
+        write_content_record(tmp, train_set, eval_set)
+        languages = sorted(set(train_set["query_lang"]) | set(train_set["passage_lang"]))
+        summary = {**record, "run": run, "data": {**record["data"], "languages": languages,
+                                                  "groups": len(set(train_set["group_id"]))}}
+        trained = ModelRecord("fine-tuned", run, str(folder), model_fingerprint(str(tmp), True),
+                              (config.query_prefix, config.passage_prefix), model.max_seq_length, precision,
+                              record["base_model"], trained_on_summary(summary))
+        write_model_record(tmp, trained)
+    return trained
+
+
+SNAPSHOTS = "steps"
+
+
+def write_snapshot(out: Path, step: int, model, record: dict[str, Any], train_set, eval_set=None, *,
+                   config: TrainConfig, precision: str, validation_set=None) -> Path:
+    """The model at ``step`` of the run in ``out`` as the model folder ``out/steps/<step>`` (kept when a resumed
+    run passes the step again), its held-out loss on ``validation_set`` in its training record."""
+    folder = out / SNAPSHOTS / str(step)
+    if (folder / MODEL_RECORD).is_file():
+        return folder
+    if validation_set is not None:
+        record["validation_loss"] = validation_loss(model, validation_set, batch_size=config.batch_size,
+                                                    scale=config.scale, query_prefix=config.query_prefix,
+                                                    passage_prefix=config.passage_prefix)
+    trained = write_model_folder(folder, model, record, train_set, eval_set, config=config, precision=precision,
+                                 run=f"{out.name}@{step}")
+    register_trained(folder)
+    return Path(trained.location)
+
+
+def snapshots(run_dir: str | os.PathLike[str]) -> dict[int, Path]:
+    """The finished snapshots of a run (step -> model folder), in step order."""
+    folder = project_path(run_dir) / SNAPSHOTS
+    found = {int(p.name): p for p in folder.iterdir() if p.name.isdigit() and (p / MODEL_RECORD).is_file()} \
+        if folder.is_dir() else {}
+    return dict(sorted(found.items()))
+
+
+def snapshot_callback(steps: Sequence[int], write):
+    """A trainer callback that calls ``write(step, log_history)`` at the end of each of ``steps`` (main process)."""
+    from transformers import TrainerCallback
+
+    wanted = {int(k) for k in steps}
+
+    class SnapshotCallback(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step in wanted and state.is_world_process_zero:
+                write(state.global_step, state.log_history)
+
+    return SnapshotCallback()
 
 
 def _has_accelerator() -> bool:
@@ -550,10 +625,13 @@ def train_runs(
     eval_set=None,
     build_model=None,
     progress: bool = True,
+    snapshot_steps: Sequence[int] = (),
+    snapshot_validation=None,
 ) -> pd.DataFrame:
     """Fine-tune one model per run (``{"sampler", "alpha", "seed"}``) into ``models_dir/`` + :func:`run_name`;
     finished runs are skipped and interrupted ones resume. ``build_model(seed)`` makes a fresh model per run
-    (default: ``config.model``). Returns one row per run with its folder and training time."""
+    (default: ``config.model``); ``snapshot_steps`` and ``snapshot_validation`` go to :func:`fine_tune`. Returns
+    one row per run with its folder and training time."""
     from tqdm.auto import tqdm
 
     config = TrainConfig.of(config)
@@ -564,7 +642,8 @@ def train_runs(
         done = (out / "final" / TRAINING_RECORD).is_file()
         model = build_model(seed) if build_model is not None and not done else config.model
         path = fine_tune(model, train_set, sampler=sampler, alpha=alpha, config=config, seed=seed,
-                         eval_set=eval_set, output_dir=out, progress=False)
+                         eval_set=eval_set, output_dir=out, progress=False, snapshot_steps=snapshot_steps,
+                         snapshot_validation=snapshot_validation)
         rows.append(_run_row(name, sampler, alpha, seed, Path(path)))
     return pd.DataFrame(rows)
 

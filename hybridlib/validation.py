@@ -21,6 +21,9 @@ import pandas as pd
 from .evaluate import LareqaEvaluation, rank_lareqa
 from .models import embed_texts
 from .pairs import groups_from_pairs
+from .samplers import PairMeta, ParallelBatchSampler
+
+VALIDATION_SEED = 12345  # the validation batches' own seed: the same batches whatever the run's seed
 
 
 def validation_pool(pairs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -59,3 +62,42 @@ def validation_map(encoder, pairs: pd.DataFrame, *, query_prefix: str = "", pass
     """mono / cross / multi mAP and rank distance of ``encoder`` on a validation pair table."""
     return validation_metrics(validation_evaluation(encoder, pairs, query_prefix=query_prefix,
                                                     passage_prefix=passage_prefix, batch_size=batch_size))
+
+
+def validation_batches(pairs, batch_size: int, max_batches: int | None = None) -> list[list[int]]:
+    """The row indices of the validation batches every training sampler is judged on: all pairs mixed ("any"), no
+    group repeated within a batch, :data:`VALIDATION_SEED`; the first ``max_batches`` of them (None: one epoch)."""
+    sampler = ParallelBatchSampler(pairs, batch_size, meta=PairMeta.from_dataset(pairs), kind="any",
+                                   seed=VALIDATION_SEED)
+    batches = [list(b) for b in sampler]
+    return batches[:max_batches] if max_batches is not None else batches
+
+
+def validation_loss(encoder, pairs, *, batch_size: int, scale: float, query_prefix: str = "",
+                    passage_prefix: str = "", max_batches: int | None = None) -> float:
+    """Mean in-batch InfoNCE loss of ``encoder`` on held-out pairs (a pair dataset of
+    :func:`hybridlib.pairs.build_training_pairs`): sentence-transformers' ``MultipleNegativesRankingLoss`` (cosine
+    times ``scale``, each query against its batch's passages) over :func:`validation_batches`, without gradients.
+    The model's train / eval mode is left as it was."""
+    import numpy as np
+    import torch
+
+    batches = validation_batches(pairs, batch_size, max_batches)
+    rows = sorted({i for b in batches for i in b})
+    where = {row: k for k, row in enumerate(rows)}
+    picked = pairs.select(rows)
+    training = encoder.training
+    try:
+        q = embed_texts(encoder, [query_prefix + t for t in picked["query"]], batch_size=batch_size, progress=False)
+        p = embed_texts(encoder, [passage_prefix + t for t in picked["passage"]], batch_size=batch_size,
+                        progress=False)
+    finally:
+        encoder.train(training)
+    q = torch.nn.functional.normalize(torch.as_tensor(np.asarray(q, dtype=np.float32)), dim=-1)
+    p = torch.nn.functional.normalize(torch.as_tensor(np.asarray(p, dtype=np.float32)), dim=-1)
+    losses = []
+    for batch in batches:
+        idx = torch.as_tensor([where[i] for i in batch])
+        logits = scale * q[idx] @ p[idx].T
+        losses.append(torch.nn.functional.cross_entropy(logits, torch.arange(len(batch))).item())
+    return float(np.mean(losses))
