@@ -109,6 +109,16 @@ def bf16_support() -> tuple[bool, str]:
     return (True, f"CPU flags {', '.join(native)}") if native else (False, "the CPU has neither avx512_bf16 nor amx_bf16")
 
 
+def resolve_device(device: str | None) -> str | None:
+    """``"auto"`` as the device this machine has (``cuda`` when a GPU is there, else ``cpu``); any other value as
+    given (None: sentence-transformers' own choice)."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def resolve_precision(precision: str) -> str:
     """``precision`` (``fp32`` or ``bf16``) as it will run here: bf16 falls back to fp32, with a warning saying why,
     on a machine without native bfloat16 (emulated, it is slower than fp32)."""
@@ -148,7 +158,7 @@ def quiet_loading() -> Any:
 def load_encoder(
     name_or_path: str | os.PathLike[str] = DEFAULT_MODEL,
     *,
-    device: str | None = "cpu",
+    device: str | None = "auto",
     max_seq_length: int | None = None,
     precision: str = "fp32",
     **kwargs: Any,
@@ -162,10 +172,12 @@ def load_encoder(
     model says what it is, at the length and precision it was loaded with. A built offline encoder that fails to
     load (a damaged file under ``build/cache/encoders/``) is rebuilt once, with a warning naming it. ``precision``
     ``"bf16"`` casts the weights to bfloat16 for encoding (:func:`resolve_precision`: fp32 where the machine lacks
-    native bfloat16); embeddings are returned as float32 either way.
+    native bfloat16); embeddings are returned as float32 either way. ``device``: ``"auto"`` (a GPU when there is
+    one, else the CPU: :func:`resolve_device`), ``"cpu"``, ``"cuda"``, ...
     """
     from sentence_transformers import SentenceTransformer
 
+    device = resolve_device(device)
     if max_seq_length is not None and (isinstance(max_seq_length, bool) or int(max_seq_length) < 1):
         raise ValueError(f"max_seq_length must be a positive number of tokens, got {max_seq_length}")
     where, local = resolve_model(name_or_path)

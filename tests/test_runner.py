@@ -112,6 +112,25 @@ def test_stages_are_cached_by_their_inputs_and_recorded_in_the_manifest(tmp_path
     assert len(manifest["data"]["xquad-r"]["en"]) == 64, "sha256 of each data file"
 
 
+def test_long_stages_run_only_when_the_scale_or_only_asks(tmp_path, monkeypatch):
+    books = tmp_path / "notebooks"
+    (books / "params").mkdir(parents=True)
+    log = tmp_path / "ran.txt"
+    _stage(books / "01_first.ipynb", f"x = 1\nfigures_dir = '{tmp_path / 'fig'}'",
+           f"open(r'{log}', 'a').write('01\\n')")
+    _stage(books / "09_long.ipynb", "y = 1", f"open(r'{log}', 'a').write('09\\n')")
+    (books / "params" / "t.yaml").write_text(f"x: 1\ny: 1\nfigures_dir: {tmp_path / 'fig'}\n")
+    monkeypatch.setattr(runner, "notebooks_dir", lambda: books)
+    monkeypatch.setattr(runner, "DEPENDS_ON", {})
+    ran = lambda: log.read_text().split() if log.exists() else []  # noqa: E731
+    runner.run("t", output_dir=tmp_path / "out")
+    assert ran() == ["01"], "a long stage is not part of a scale's run"
+    runner.run("t", output_dir=tmp_path / "out", only=["09"])
+    assert ran() == ["01", "09"], "--only runs it"
+    runner.run("t", output_dir=tmp_path / "out", overrides={"long_stages": True, "y": 2})
+    assert ran() == ["01", "09", "09"], "long_stages: true puts it in the scale's run"
+
+
 def test_the_manifest_marks_each_stage_cold_warm_or_cached_and_the_precision(tmp_path, monkeypatch):
     import json
 
@@ -275,6 +294,16 @@ def test_a_second_runner_on_the_same_build_tree_is_refused_naming_the_holder(tmp
     ({"data_fractions": [0.5, 0.0]}, "shares in"),
     ({"train_config": "huge"}, "no training config"),
     ({"model": "./no/such/model"}, "does not exist"),
+    ({"length_eval": "miracl"}, "length_eval must be an evaluation set"),
+    ({"length_steps": [4]}, "at least two distinct lengths"),
+    ({"length_steps": [2, 8]}, "length_config 'length-smoke': the config trains 4 steps"),
+    ({"length_config": "smoke"}, "constant_with_warmup"),
+    ({"length_full_steps": [3]}, r"length_full_steps \[3\] are not lengths of the curve \[2, 4\]"),
+    ({"length_seeds": [0, 0]}, "length_seeds must be a list of distinct"),
+    ({"length_samplers": ["x-y"]}, "unknown sampler"),
+    ({"full_groups": 0}, "full_groups must be a positive"),
+    ({"length_validation_batches": -2}, "length_validation_batches must be a positive"),
+    ({"long_stages": "yes"}, "long_stages must be true or false"),
 ])
 def test_every_value_is_checked_before_stage_01(tmp_path, override, message):
     from hybridlib.models import ModelLoadError
