@@ -123,11 +123,11 @@ def checked_subset(steps: Sequence[int], rows: pd.DataFrame) -> list[int]:
 
 def length_table(curve: dict[int, RunEvaluations], rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per model of the curve: ``steps``, ``sampler``, ``seed``, every summary metric and, from ``rows``,
-    its validation loss."""
+    its validation loss and the training seconds of its run."""
     frames = [c.per_run().assign(steps=k) for k, c in curve.items()]
     table = pd.concat(frames, ignore_index=True)
     if rows is not None:
-        table = table.merge(rows[["run", "validation_loss"]], on="run", how="left")
+        table = table.merge(rows[["run", "validation_loss", "training_seconds"]], on="run", how="left")
     return table
 
 

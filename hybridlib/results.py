@@ -90,6 +90,15 @@ def write_record(folder: Path, key: dict[str, Any], ev: LareqaEvaluation, proven
         (tmp / RECORD).write_text(_io.json_text(record), encoding="utf-8")
 
 
+def record_summary(ev: LareqaEvaluation) -> dict[str, Any]:
+    """When and how fast the stored record behind ``ev`` was computed: its folder's name, the time it was written
+    and the seconds spent loading and scoring (what a manifest of resumed work reports, piece by piece)."""
+    folder = Path(ev.meta["record"])
+    written = json.loads((folder / RECORD).read_text(encoding="utf-8")).get("provenance", {}).get("written")
+    return {"record": folder.name, "written": written, "seconds_loading": ev.meta.get("seconds_loading"),
+            "seconds_scoring": ev.meta.get("seconds_scoring")}
+
+
 @dataclass(frozen=True)
 class Request:
     """One evaluation asked of the store: the model's record, the dataset as cut, the settings that decide the

@@ -46,6 +46,9 @@ def test_a_second_consumer_reads_the_record_and_loads_no_model(setup, monkeypatc
     assert record["key"]["max_groups"] == 4 and record["key"]["max_seq_length"] == 64
     assert record["summary"]["multi"]["map"] == pytest.approx(first.summary["multi"]["map"])
     assert set(record["map_matrix"]) == {"de", "en"} and "seconds_scoring" in record["meta"]
+    told = results.record_summary(again)
+    assert told == results.record_summary(first), "a record read back tells when it was computed, not when read"
+    assert told["written"] == record["provenance"]["written"] and told["seconds_scoring"] > 0
 
 
 @pytest.mark.parametrize("change", [{"max_groups": 3}, {"max_seq_length": 16}, {"query_prefix": "q: "},
