@@ -298,12 +298,7 @@ def check_values(parameters: dict[str, Any]) -> None:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"{name} must be a positive whole number (or null where allowed), got {value!r}")
     if p.get("domain_eval") is not None:
-        if p["domain_eval"] not in directions:
-            raise ValueError(f"domain_eval must be an evaluation set of directions {list(directions)}, got "
-                             f"{p['domain_eval']!r}")
-        if directions[p["domain_eval"]] not in data.dataset_names():
-            raise ValueError(f"domain_eval: notebook 07 trains on directions[{p['domain_eval']!r}], which must be a "
-                             f"LAReQA set ({data.dataset_names()}); set domain_eval to null to switch 07 off")
+        check_trains_on_lareqa(p, "domain_eval", "07")
     if p.get("domain_fractions") and 1.0 not in p["domain_fractions"]:
         raise ValueError(f"domain_fractions must hold 1.0 (the domain against general data), got {p['domain_fractions']}")
     for name in ("data_fractions", "domain_fractions"):
@@ -318,21 +313,27 @@ def check_values(parameters: dict[str, Any]) -> None:
         resolve_model(p["model"])  # a folder must exist; a hub id must look like one
 
 
+def check_trains_on_lareqa(p: dict[str, Any], name: str, stage: str) -> None:
+    """Refuse a parameter ``name`` naming the evaluation set of a stage that trains on its source in ``directions``
+    unless it is one of the evaluation sets and that source is a LAReQA set."""
+    from . import data
+
+    directions = p.get("directions") or {}
+    if p[name] not in directions:
+        raise ValueError(f"{name} must be an evaluation set of directions {list(directions)}, got {p[name]!r}")
+    if directions[p[name]] not in data.dataset_names():
+        raise ValueError(f"{name}: notebook {stage} trains on directions[{p[name]!r}], which must be a LAReQA set "
+                         f"({data.dataset_names()}); set {name} to null to switch {stage} off")
+
+
 def check_length_curve(p: dict[str, Any]) -> None:
     """Refuse notebook 10's parameters before stage 01 starts: the set scored and its training source, the lengths
     and the config's schedule, the samplers, seeds and the lengths scored on the full pool."""
-    from . import data
     from .length_curve import checked_steps, checked_subset, length_config
     from .samplers import check_sampler_args
     from .train import TrainConfig
 
-    directions = p.get("directions") or {}
-    if p["length_eval"] not in directions:
-        raise ValueError(f"length_eval must be an evaluation set of directions {list(directions)}, got "
-                         f"{p['length_eval']!r}")
-    if directions[p["length_eval"]] not in data.dataset_names():
-        raise ValueError(f"length_eval: notebook 10 trains on directions[{p['length_eval']!r}], which must be a LAReQA "
-                         f"set ({data.dataset_names()}); set length_eval to null to switch 10 off")
+    check_trains_on_lareqa(p, "length_eval", "10")
     steps = checked_steps(p.get("length_steps"))
     try:
         config = length_config(TrainConfig.load(p.get("length_config", "length")), steps)

@@ -70,6 +70,20 @@ def test_failure_names_the_notebook_and_the_cell(tmp_path, padding):
     assert (tmp_path / "out" / path.name).is_file(), "the executed copy is kept"
 
 
+def _two_stages(tmp_path, monkeypatch, second: str):
+    """Notebooks ``01_first`` (parameter x) and ``second`` (parameter y) of a scale ``t``, each logging its number
+    when it runs; returns a function giving the numbers logged so far."""
+    books = tmp_path / "notebooks"
+    (books / "params").mkdir(parents=True)
+    log = tmp_path / "ran.txt"
+    _stage(books / "01_first.ipynb", f"x = 1\nfigures_dir = '{tmp_path / 'fig'}'",
+           f"open(r'{log}', 'a').write('01\\n')")
+    _stage(books / f"{second}.ipynb", "y = 1", f"open(r'{log}', 'a').write('{second[:2]}\\n')")
+    (books / "params" / "t.yaml").write_text(f"x: 1\ny: 1\nfigures_dir: {tmp_path / 'fig'}\n")
+    monkeypatch.setattr(runner, "notebooks_dir", lambda: books)
+    return lambda: log.read_text().split() if log.exists() else []
+
+
 def _stage(path, params: str, body: str) -> None:
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell(params)
@@ -82,17 +96,9 @@ def _stage(path, params: str, body: str) -> None:
 def test_stages_are_cached_by_their_inputs_and_recorded_in_the_manifest(tmp_path, monkeypatch):
     import json
 
-    books = tmp_path / "notebooks"
-    (books / "params").mkdir(parents=True)
-    log = tmp_path / "ran.txt"
-    _stage(books / "01_first.ipynb", f"x = 1\nfigures_dir = '{tmp_path / 'fig'}'",
-           f"open(r'{log}', 'a').write('01\\n')")
-    _stage(books / "02_second.ipynb", "y = 1", f"open(r'{log}', 'a').write('02\\n')")
-    (books / "params" / "t.yaml").write_text(f"x: 1\ny: 1\nfigures_dir: {tmp_path / 'fig'}\n")
-    monkeypatch.setattr(runner, "notebooks_dir", lambda: books)
+    ran = _two_stages(tmp_path, monkeypatch, "02_second")
     monkeypatch.setattr(runner, "DEPENDS_ON", {"02": ("01",)})
     out = tmp_path / "out"
-    ran = lambda: log.read_text().split() if log.exists() else []
 
     runner.run("t", output_dir=out)
     assert ran() == ["01", "02"]
@@ -113,16 +119,8 @@ def test_stages_are_cached_by_their_inputs_and_recorded_in_the_manifest(tmp_path
 
 
 def test_long_stages_run_only_when_the_scale_or_only_asks(tmp_path, monkeypatch):
-    books = tmp_path / "notebooks"
-    (books / "params").mkdir(parents=True)
-    log = tmp_path / "ran.txt"
-    _stage(books / "01_first.ipynb", f"x = 1\nfigures_dir = '{tmp_path / 'fig'}'",
-           f"open(r'{log}', 'a').write('01\\n')")
-    _stage(books / "09_long.ipynb", "y = 1", f"open(r'{log}', 'a').write('09\\n')")
-    (books / "params" / "t.yaml").write_text(f"x: 1\ny: 1\nfigures_dir: {tmp_path / 'fig'}\n")
-    monkeypatch.setattr(runner, "notebooks_dir", lambda: books)
+    ran = _two_stages(tmp_path, monkeypatch, "09_long")
     monkeypatch.setattr(runner, "DEPENDS_ON", {})
-    ran = lambda: log.read_text().split() if log.exists() else []  # noqa: E731
     runner.run("t", output_dir=tmp_path / "out")
     assert ran() == ["01"], "a long stage is not part of a scale's run"
     runner.run("t", output_dir=tmp_path / "out", only=["09"])
