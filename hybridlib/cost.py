@@ -107,7 +107,7 @@ def estimate(parameters: dict[str, Any], rates: dict[str, Any]) -> pd.DataFrame:
         rows.append({"work": f"04-05: score {runs + 1} models on {dataset}", "units": (runs + 1) * texts,
                      "unit": "texts", "seconds": (runs + 1) * texts / rates["texts_per_second"]})
     table = pd.DataFrame(rows)
-    total = pd.DataFrame([{"work": "total", "units": None, "unit": "", "seconds": table["seconds"].sum()}])
+    total = pd.DataFrame([{"work": "total", "units": "", "unit": "", "seconds": table["seconds"].sum()}])
     table = pd.concat([table, total], ignore_index=True)
     table["hours"] = (table["seconds"] / 3600).round(2)
     table["seconds"] = table["seconds"].round(0)
