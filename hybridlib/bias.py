@@ -97,6 +97,27 @@ def _per_language(values: dict[str, list[float]], name: str) -> pd.Series:
     return out.rename(name)
 
 
+def _average_ranks(x: np.ndarray) -> np.ndarray:
+    """1-based ranks of ``x``, ties given their average rank (``scipy.stats.rankdata``'s default)."""
+    order = np.argsort(x, kind="stable")
+    ordered = x[order]
+    if np.any(ordered[1:] == ordered[:-1]):
+        from scipy.stats import rankdata
+
+        return rankdata(x)
+    ranks = np.empty(len(x))
+    ranks[order] = np.arange(1, len(x) + 1)
+    return ranks
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rho of two score vectors (Pearson's r of their average ranks, as ``scipy.stats.spearmanr``
+    computes it, without its per-call overhead); ``nan`` when either is constant."""
+    rx, ry = _average_ranks(x) - (len(x) + 1) / 2, _average_ranks(y) - (len(y) + 1) / 2
+    denominator = np.sqrt((rx @ rx) * (ry @ ry))
+    return float(rx @ ry / denominator) if denominator > 0 else float("nan")
+
+
 def mean_rank_correlation(scores: np.ndarray, query_langs: list[str], query_groups: list[str],
                           k: int = 10) -> pd.Series:
     """MRC@k: how alike parallel queries rank the pool, per query language (and ``"mean"`` over languages), on a
@@ -112,8 +133,6 @@ def mean_rank_correlation(scores: np.ndarray, query_langs: list[str], query_grou
 
     Example: ``mean_rank_correlation(q @ d.T, ["en", "de"], ["g1", "g1"], k=10)["mean"]``.
     """
-    from scipy.stats import spearmanr
-
     scores = np.asarray(scores, dtype=float)
     if scores.ndim != 2 or scores.shape[0] != len(query_langs) or len(query_langs) != len(query_groups):
         raise ValueError("scores must be (queries, documents) with one language and one group per query")
@@ -133,9 +152,7 @@ def mean_rank_correlation(scores: np.ndarray, query_langs: list[str], query_grou
                 union = sorted(top[a] | top[b])
                 if b == a or len(union) < 2:
                     continue
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # a constant row has no correlation: left out
-                    corr = spearmanr(scores[a, union], scores[b, union]).statistic
+                corr = _spearman(scores[a, union], scores[b, union])
                 if np.isfinite(corr):
                     corrs.append(float(corr))
             if corrs:
@@ -195,3 +212,66 @@ def target_language_recall(scores: np.ndarray, query_langs: list[str], relevant:
         top = set(np.argsort(-scores[i], kind="stable")[:k].tolist())
         per_lang.setdefault(query_langs[i], []).append(sum(int(d) in top for d in target) / target.size)
     return _per_language(per_lang, f"TLR@{k}")
+
+
+TOP1_CASES = ("relevant, query language", "relevant, other language", "not relevant, query language",
+              "not relevant, other language")
+
+
+def language_preference(scores: np.ndarray, query_langs: list[str], relevant: list,
+                        doc_langs: list[str]) -> pd.DataFrame:
+    """The language preference of a pooled ranking, per query language (and ``"all"``): ``LPR``, the share of
+    queries whose best-ranked relevant document is in the query's own language, over the queries that have a
+    relevant document both in their language and in another (``lpr_queries`` of them; ``nan`` where none has, as
+    on NTREX, whose query sentence is not in its own pool); and the 4-way decomposition of the top-1 document
+    (:data:`TOP1_CASES`: relevant or not, in the query's language or not), over every query with a relevant
+    document.
+
+    Reference: mlaire (Jang, Hong, Moon and Lim, arXiv 2605.07249): the Language Preference Rate and the 4-way
+    decomposition of semantic and query-language failures. Its full text was not available offline; this is the
+    definition its abstract and summaries give (pools of parallel relevant passages; preference for the query's
+    language among equally relevant ones; the four cases of the top-ranked passage), so values may differ from the
+    paper's own code in detail.
+    """
+    scores, doc_langs = _judged(scores, query_langs, relevant, doc_langs, 1)
+    rows = []
+    for i, rel in enumerate(relevant):
+        rel = np.asarray(rel, dtype=int)
+        if rel.size == 0:
+            continue
+        row = np.asarray(scores[i], dtype=float)
+        top = int(np.argsort(-row, kind="stable")[0])
+        own = doc_langs == query_langs[i]
+        same, other = own[rel], ~own[rel]
+        best = rel[np.argmin(_ranks(row)[rel])] if same.any() and other.any() else None
+        rows.append({"query_lang": query_langs[i], "lpr": np.nan if best is None else float(own[best]),
+                     "top_relevant": top in set(rel.tolist()), "top_own": bool(own[top])})
+    table = pd.DataFrame(rows)
+    out = []
+    for lang, g in [*table.groupby("query_lang", sort=False), ("all", table)]:
+        cases = [(g["top_relevant"] & g["top_own"]), (g["top_relevant"] & ~g["top_own"]),
+                 (~g["top_relevant"] & g["top_own"]), (~g["top_relevant"] & ~g["top_own"])]
+        out.append({"query_lang": lang, "LPR": float(g["lpr"].mean()) if g["lpr"].notna().any() else np.nan,
+                    "lpr_queries": int(g["lpr"].notna().sum()),
+                    **{case: float(c.mean()) for case, c in zip(TOP1_CASES, cases)}})
+    return pd.DataFrame(out).set_index("query_lang")
+
+
+EXCLUDED = -2.0  # the score given a document left out of a query's ranking (cosines are >= -1)
+FAIRNESS_KS = {"mrc_k": 10, "peer_k": 100, "tlr_k": 20}
+
+
+def fairness_table(scores: np.ndarray, query_langs: list[str], query_groups: list, relevant: list,
+                   doc_langs: list[str], *, mrc_k: int = 10, peer_k: int = 100, tlr_k: int = 20) -> pd.DataFrame:
+    """Every language-fairness metric of a pooled ranking, one row per query language and ``all``: MRC@k
+    (:func:`mean_rank_correlation`; its ``all`` is the mean over languages), PEER@k (:func:`peer`), TLR@k
+    (:func:`target_language_recall`), and the language preference of :func:`language_preference` (``LPR`` and the
+    top-1 cases); the other ``all`` rows are means over queries."""
+    mrc = mean_rank_correlation(scores, query_langs, [str(g) for g in query_groups], k=mrc_k).rename({"mean": "all"})
+    table = pd.concat([mrc, peer(scores, query_langs, relevant, doc_langs, k=peer_k),
+                       target_language_recall(scores, query_langs, relevant, doc_langs, k=tlr_k)], axis=1)
+    table = table.join(language_preference(scores, query_langs, relevant, doc_langs), how="outer")
+    order = [*dict.fromkeys(query_langs), "all"]
+    table = table.reindex([lang for lang in order if lang in table.index])
+    table.index.name = "query_lang"
+    return table

@@ -7,6 +7,9 @@ Representation Learning at Scale" (ACL): tokens (millions) and size (GiB) per la
 here: the token counts of Thai and Chinese are known to be distorted by word segmentation. A language's *share* is
 its size over the sum of the table's 100 rows (:data:`CC100_TOTAL_GIB`). multilingual-e5-small's own contrastive
 pre-training data (Wang et al. 2024) has another mix, which no table gives per language; CC-100 is the proxy.
+The low-resource rows (notebook 08) are copied from the same table; Table 6 lists Burmese twice (two encodings: 15 M
+tokens / 0.4 GiB and 56 M / 1.6 GiB; the first is kept here). The languages of AfriQA and NTREX-128 that are not
+among CC-100's 100 (:data:`NOT_IN_CC100`) have no size: :func:`resource_levels` says so.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ CORPUS_CODES = {
     "nep": "ne", "sin": "si", "khm": "km", "lao": "lo", "mya": "my", "tir": "ti", "bem": "bem", "fon": "fon",
     "twi": "tw", "en": "en", "fr": "fr",
 }
+# Languages of the corpora above that are not among CC-100's 100 languages (Table 6 of Conneau et al. 2020)
+NOT_IN_CC100 = ("ig", "yo", "wo", "rw", "zu", "ti", "bem", "fon", "tw")
 # English names of the languages above that resources/languages.csv does not hold
 NAMES = {
     "am": "Amharic", "ha": "Hausa", "ig": "Igbo", "yo": "Yoruba", "wo": "Wolof", "so": "Somali", "rw": "Kinyarwanda",
@@ -56,6 +61,26 @@ def pretraining_share(codes: list[str]) -> pd.Series:
     if unknown:
         raise ValueError(f"no CC-100 size for {unknown}: add them to hybridlib/resources/languages.csv")
     return table.loc[codes, "cc100_share"]
+
+
+def resource_levels(codes: list[str]) -> pd.DataFrame:
+    """Per language code: ``name``, ``cc100_gib`` and ``cc100_share`` (0 for a language CC-100 does not hold) and
+    ``resource`` (its size as text, or ``"not in CC-100"``); raises naming a code that is in neither list."""
+    table = language_table()
+    unknown = sorted(set(codes) - set(table.index) - set(NOT_IN_CC100))
+    if unknown:
+        raise ValueError(f"no CC-100 size for {unknown} and not listed in NOT_IN_CC100: add them to "
+                         "hybridlib/resources/languages.csv or to NOT_IN_CC100")
+    rows = []
+    for code in codes:
+        if code in table.index:
+            gib = float(table.at[code, "cc100_gib"])
+            rows.append({"language": code, "name": language_name(code), "cc100_gib": gib,
+                         "cc100_share": gib / CC100_TOTAL_GIB, "resource": f"{gib:g} GiB"})
+        else:
+            rows.append({"language": code, "name": language_name(code), "cc100_gib": 0.0, "cc100_share": 0.0,
+                         "resource": "not in CC-100"})
+    return pd.DataFrame(rows).set_index("language")
 
 
 def gains_over_zero_shot(compared: dict[str, "RunEvaluations"], metric: str = "map") -> pd.DataFrame:

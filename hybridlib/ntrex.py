@@ -20,8 +20,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .metrics import average_precision, relevant_ranks
+import json
+from importlib import resources
+
+from . import bias
+from .metrics import average_precision, bitext_mining, relevant_ranks
 from .models import Encoder, embed_texts, encoding_id
+
+PUBLISHED = "resources/mteb_ntrex_e5_small.json"
 
 
 def pooled_ranking(embeddings: np.ndarray, langs: Sequence[str], lines: Sequence[int]) -> pd.DataFrame:
@@ -61,13 +67,63 @@ def pooled_ranking(embeddings: np.ndarray, langs: Sequence[str], lines: Sequence
     return pd.concat(rows, ignore_index=True)
 
 
-def evaluate_ntrex(encoder: Encoder, news: pd.DataFrame, *, prefix: str = "query: ", batch_size: int = 32,
-                   cache_dir: str | None = None, progress: bool = True) -> pd.DataFrame:
-    """:func:`pooled_ranking` of ``encoder`` on the rows of :func:`hybridlib.corpora.load_ntrex` (a cut of lines
-    of one's choice), every sentence embedded with ``prefix`` (sentence-to-sentence retrieval is symmetric: e5 uses
-    its query prompt on both sides)."""
+def embed_ntrex(encoder: Encoder, news: pd.DataFrame, *, prefix: str = "query: ", batch_size: int = 32,
+                cache_dir: str | None = None, progress: bool = True) -> np.ndarray:
+    """Unit embeddings of the rows of :func:`hybridlib.corpora.load_ntrex` (a cut of lines of one's choice), every
+    sentence with ``prefix`` (sentence-to-sentence retrieval is symmetric: e5 uses its query prompt on both sides,
+    as mteb does for bitext mining)."""
     if news.empty:
         raise ValueError("no NTREX sentences to score")
-    emb = embed_texts(encoder, [prefix + t for t in news["text"]], batch_size=batch_size, cache_dir=cache_dir,
-                      cache_key=encoding_id(encoder), progress=progress, desc="encoding NTREX")
-    return pooled_ranking(emb, news["lang"].tolist(), news["line"].tolist())
+    return embed_texts(encoder, [prefix + t for t in news["text"]], batch_size=batch_size, cache_dir=cache_dir,
+                       cache_key=encoding_id(encoder), progress=progress, desc="encoding NTREX")
+
+
+def evaluate_ntrex(encoder: Encoder, news: pd.DataFrame, **kwargs) -> pd.DataFrame:
+    """:func:`pooled_ranking` of ``encoder`` on ``news`` (``kwargs``: those of :func:`embed_ntrex`)."""
+    return pooled_ranking(embed_ntrex(encoder, news, **kwargs), news["lang"].tolist(), news["line"].tolist())
+
+
+def _by_line(embeddings: np.ndarray, langs: Sequence[str], lines: Sequence[int], lang: str) -> np.ndarray:
+    """The rows of ``lang``, in line order."""
+    langs, lines = np.asarray(langs), np.asarray(lines)
+    rows = np.flatnonzero(langs == lang)
+    return np.asarray(embeddings)[rows[np.argsort(lines[rows], kind="stable")]]
+
+
+def bitext_table(embeddings: np.ndarray, langs: Sequence[str], lines: Sequence[int], pivot: str = "en") -> pd.DataFrame:
+    """Bitext mining from ``pivot`` into every other language (each ``pivot`` sentence finds its nearest sentence
+    of language X, as mteb's ``eng_Latn-X`` subsets of NTREX do): one row per pair, ``pair`` (``en-X``), ``lang``
+    and :func:`hybridlib.metrics.bitext_mining`'s precision, recall, F1 and accuracy."""
+    order = list(dict.fromkeys(np.asarray(langs).tolist()))
+    if pivot not in order:
+        raise ValueError(f"the pivot language {pivot!r} is not among the sentences' languages {order}")
+    source = _by_line(embeddings, langs, lines, pivot)
+    rows = []
+    for lang in order:
+        if lang != pivot:
+            target = _by_line(embeddings, langs, lines, lang)
+            rows.append({"pair": f"{pivot}-{lang}", "lang": lang, **bitext_mining(source, target)})
+    return pd.DataFrame(rows)
+
+
+def published_bitext() -> tuple[pd.DataFrame, dict]:
+    """multilingual-e5-small's published NTREX bitext-mining F1 per English -> X pair (``lang``, ``hf_subset``,
+    ``published_f1``), with where it comes from (repository, path, commit, revisions, mteb version)."""
+    doc = json.loads(resources.files("hybridlib").joinpath(PUBLISHED).read_text(encoding="utf-8"))
+    table = pd.DataFrame({"lang": list(doc["f1"]), "hf_subset": [doc["hf_subset"][k] for k in doc["f1"]],
+                          "published_f1": list(doc["f1"].values())})
+    return table, {k: v for k, v in doc.items() if k not in ("f1", "hf_subset")}
+
+
+def fairness(embeddings: np.ndarray, langs: Sequence[str], lines: Sequence[int], **ks: int) -> pd.DataFrame:
+    """:func:`hybridlib.bias.fairness_table` of the multilingual pool: every sentence a query, its translations its
+    relevant documents, its own sentence left out of its ranking (``ks``: ``mrc_k``, ``peer_k``, ``tlr_k``)."""
+    emb = np.asarray(embeddings, dtype=np.float32)
+    langs, lines = np.asarray(langs), np.asarray(lines)
+    scores = emb @ emb.T
+    np.fill_diagonal(scores, bias.EXCLUDED)
+    members: dict[int, list[int]] = {}
+    for i, line in enumerate(lines.tolist()):
+        members.setdefault(line, []).append(i)
+    relevant = [[j for j in members[line] if j != i] for i, line in enumerate(lines.tolist())]
+    return bias.fairness_table(scores, langs.tolist(), lines.tolist(), relevant, langs.tolist(), **ks)

@@ -473,3 +473,68 @@ def margin_bars(tests: pd.DataFrame, *, hue: str, panel: str, label: str,
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def afriqa_recall(table: pd.DataFrame, *, metric: str = "recall@20", title: str | None = None) -> plt.Figure:
+    """AfriQA ``metric`` per question language, one bar per model (sampler), one panel for the native questions and
+    one for their human translations (``table``: one row per ``query``, ``sampler`` and ``lang``)."""
+    queries = list(dict.fromkeys(table["query"]))
+    fig, axes = plt.subplots(1, len(queries), figsize=(6.0 * len(queries), 3.6), sharey=True, squeeze=False)
+    names = {"question": "native question", "question_translated": "its human translation (translate-test)"}
+    for ax, query in zip(axes[0], queries):
+        sns.barplot(table[table["query"] == query], x="lang", y=metric, hue="sampler", ax=ax)
+        ax.set_title(names.get(query, query))
+        ax.set_xlabel("question language")
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=7, frameon=False, loc="lower right")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def published_beside(gap: pd.DataFrame, *, title: str | None = None) -> plt.Figure:
+    """Our F1 against the published one per language (``gap``: :func:`hybridlib.low_resource.conversion_gap`),
+    the diagonal drawn, languages more than the threshold below it in red, each point labelled."""
+    fig, ax = plt.subplots(figsize=(5.6, 5.0))
+    colours = np.where(gap["conversion_suspect"], "tab:red", "tab:blue")
+    ax.scatter(gap["published_f1"], gap["ours_f1"], c=colours, s=22)
+    for _, r in gap.iterrows():
+        ax.annotate(r["lang"], (r["published_f1"], r["ours_f1"]), fontsize=7, xytext=(3, 2), textcoords="offset points")
+    low = float(min(gap["published_f1"].min(), gap["ours_f1"].min())) - 0.05
+    ax.plot([low, 1], [low, 1], color="black", linewidth=0.8)
+    ax.set_xlim(low, 1.01)
+    ax.set_ylim(low, 1.01)
+    ax.set_xlabel("published F1 (float32 original, mteb)")
+    ax.set_ylabel("our F1 (4-bit weights dequantized)")
+    ax.scatter([], [], c="tab:red", s=22, label="ours more than 0.05 below")
+    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def gains_by_resource(gains: pd.DataFrame, *, title: str | None = None) -> plt.Figure:
+    """Each sampler's gain over the untuned model per language, languages left to right from the scarcest in CC-100
+    (those not in it first), one panel per ``data`` (``gains``: :func:`hybridlib.low_resource.gains_by_resource`
+    rows with a ``data`` column); each tick names the language and its CC-100 size."""
+    panels = list(dict.fromkeys(gains["data"]))
+    widths = [gains.loc[gains["data"] == d, "lang"].nunique() for d in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(max(7.0, 0.42 * max(widths)), 3.4 * len(panels)), squeeze=False)
+    for ax, d in zip(axes[:, 0], panels):
+        rows = gains[gains["data"] == d]
+        order = list(dict.fromkeys(rows["lang"]))
+        sns.barplot(rows, x="lang", y="gain", hue="sampler", order=order, ax=ax)
+        sizes = rows.drop_duplicates("lang").set_index("lang")["resource"]
+        ax.set_xticks(range(len(order)))
+        ax.set_xticklabels([f"{lang}\n{sizes[lang].replace('not in CC-100', 'none').replace(' GiB', '')}"
+                            for lang in order], fontsize=7)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_title(f"{d}: gain over the untuned model (tick: language, CC-100 GiB)", fontsize=9)
+        ax.set_xlabel("")
+        ax.legend(fontsize=7, frameon=False, ncols=3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -211,3 +211,35 @@ def score_lareqa(
 
 
 _REQUEST_ARGS = set(inspect.signature(request).parameters) - {"model", "dataset"}
+
+TABLES = "tables.pkl"
+
+
+def stored_tables(key: dict[str, Any], compute: Any, store_dir: str | os.PathLike[str] = STORE
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The tables of an evaluation that is not a LAReQA one (AfriQA, NTREX, fairness metrics): read back from
+    ``<store>/<hash of key>/`` when recorded, else ``compute()`` (a dict of tables) is called and its result recorded
+    atomically with ``key``, its seconds and when it was written. Returns the tables and the record's ``meta``
+    (``record``, ``from_store``, ``seconds``, ``written``). ``key`` holds everything that decides the numbers (the
+    model's fingerprint, the data's sha256, the settings)."""
+    folder = record_folder({"format": FORMAT, **key}, store_dir)
+    if (folder / RECORD).is_file() and (folder / TABLES).is_file():
+        try:
+            record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
+            with open(folder / TABLES, "rb") as fh:
+                tables = pickle.load(fh)
+            return tables, {**record["meta"], "record": str(folder), "from_store": True}
+        except (OSError, ValueError, EOFError, KeyError, pickle.UnpicklingError):
+            import shutil
+            import warnings
+
+            warnings.warn(f"damaged result record {folder}: removed and computed again", stacklevel=2)
+            shutil.rmtree(folder, ignore_errors=True)
+    start = time.perf_counter()
+    tables = compute()
+    meta = {"seconds": round(time.perf_counter() - start, 2), "written": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    with _io.atomic_dir(folder) as tmp:
+        with open(tmp / TABLES, "wb") as fh:
+            pickle.dump(tables, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        (tmp / RECORD).write_text(_io.json_text({"key": key, "meta": meta}), encoding="utf-8")
+    return tables, {**meta, "record": str(folder), "from_store": False}

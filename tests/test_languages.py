@@ -17,10 +17,25 @@ def test_the_table_covers_both_sets_and_matches_the_cited_sizes():
     every = set(data.dataset_languages("xquad-r")) | set(data.dataset_languages("mlqa-r"))
     assert every <= set(table.index)
     assert table.loc["en", "cc100_gib"] == 300.8 and table.loc["th", "cc100_gib"] == 71.7  # Table 6 of XLM-R
-    assert table["cc100_share"].idxmax() == "en" and table["cc100_share"].idxmin() == "hi"
+    assert table["cc100_share"].idxmax() == "en" and table["cc100_share"].idxmin() == "xh"  # Xhosa: 0.1 GiB
+    assert table.loc["sw", "cc100_gib"] == 1.6 and table.loc["ha", "cc100_gib"] == 0.3
     assert table["cc100_share"].sum() < 1
     with pytest.raises(ValueError, match="no CC-100 size"):
         languages.pretraining_share(["xx"])
+
+
+def test_every_corpus_language_has_a_size_or_is_named_as_missing_from_cc100():
+    from hybridlib import corpora
+
+    codes = sorted(set(corpora.ntrex_languages()) | set(corpora.afriqa_languages("test")))
+    levels = languages.resource_levels(codes)
+    assert list(levels.index) == codes
+    missing = levels[levels["resource"] == "not in CC-100"]
+    assert set(missing.index) == {"ig", "yo", "wo", "rw", "zu", "ti", "bem", "fon", "tw"}
+    assert (missing["cc100_share"] == 0).all() and (levels.drop(missing.index)["cc100_share"] > 0).all()
+    assert levels.loc["ha", "resource"] == "0.3 GiB" and levels.loc["yo", "name"] == "Yoruba"
+    with pytest.raises(ValueError, match="NOT_IN_CC100"):
+        languages.resource_levels(["en", "xx"])
 
 
 @pytest.fixture(scope="module")
