@@ -108,13 +108,13 @@ def evaluate_lengths(rows: pd.DataFrame, dataset: str, *, steps: Sequence[int] |
     ``dataset`` through the results store, one :class:`~hybridlib.comparison.RunEvaluations` per length;
     ``kwargs`` go to :func:`hybridlib.comparison.evaluate_runs` (no zero-shot reference unless asked)."""
     kwargs.setdefault("reference", None)
-    chosen = sorted(set(rows["steps"])) if steps is None else checked_subset(steps, rows)
+    chosen = sorted(set(rows["steps"])) if steps is None else checked_subset(steps, rows["steps"])
     return {k: evaluate_runs(rows[rows["steps"] == k].reset_index(drop=True), dataset, **kwargs) for k in chosen}
 
 
-def checked_subset(steps: Sequence[int], rows: pd.DataFrame) -> list[int]:
-    """``steps`` sorted, each one a length the rows hold, else a ValueError naming the lengths there are."""
-    have = sorted(set(int(k) for k in rows["steps"]))
+def checked_subset(steps: Sequence[int], lengths: Sequence[int]) -> list[int]:
+    """``steps`` sorted, each one of the curve's ``lengths``, else a ValueError naming the lengths there are."""
+    have = sorted(set(int(k) for k in lengths))
     unknown = [k for k in steps if k not in have]
     if unknown:
         raise ValueError(f"length_full_steps {unknown} are not lengths of the curve {have}")

@@ -475,21 +475,33 @@ def margin_bars(tests: pd.DataFrame, *, hue: str, panel: str, label: str,
     return fig
 
 
+def _model_colours(names: list[str]) -> dict[str, tuple]:
+    """One colour per model label, the untuned model grey, the others tab10 in order (the same sampler the same
+    colour in every panel of a figure)."""
+    others = [n for n in names if n != "zero-shot"]
+    colours = dict(zip(others, sns.color_palette("tab10", len(others))))
+    return {"zero-shot": (0.6, 0.6, 0.6), **colours}
+
+
 def afriqa_recall(table: pd.DataFrame, *, metric: str = "recall@20", title: str | None = None) -> plt.Figure:
     """AfriQA ``metric`` per question language, one bar per model (sampler), one panel for the native questions and
     one for their human translations (``table``: one row per ``query``, ``sampler`` and ``lang``)."""
     queries = list(dict.fromkeys(table["query"]))
     fig, axes = plt.subplots(1, len(queries), figsize=(6.0 * len(queries), 3.6), sharey=True, squeeze=False)
     names = {"question": "native question", "question_translated": "its human translation (translate-test)"}
+    colours = _model_colours(list(dict.fromkeys(table["sampler"])))
     for ax, query in zip(axes[0], queries):
-        sns.barplot(table[table["query"] == query], x="lang", y=metric, hue="sampler", ax=ax)
+        sns.barplot(table[table["query"] == query], x="lang", y=metric, hue="sampler", palette=colours, ax=ax)
         ax.set_title(names.get(query, query))
         ax.set_xlabel("question language")
         ax.set_ylim(0, 1)
-        ax.legend(fontsize=7, frameon=False, loc="lower right")
+        ax.get_legend().remove()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncols=len(labels), fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, -0.02))
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 
@@ -525,7 +537,8 @@ def gains_by_resource(gains: pd.DataFrame, *, title: str | None = None) -> plt.F
     for ax, d in zip(axes[:, 0], panels):
         rows = gains[gains["data"] == d]
         order = list(dict.fromkeys(rows["lang"]))
-        sns.barplot(rows, x="lang", y="gain", hue="sampler", order=order, ax=ax)
+        sns.barplot(rows, x="lang", y="gain", hue="sampler", order=order, ax=ax,
+                    palette=_model_colours(list(dict.fromkeys(gains["sampler"]))))
         sizes = rows.drop_duplicates("lang").set_index("lang")["resource"]
         ax.set_xticks(range(len(order)))
         ax.set_xticklabels([f"{lang}\n{sizes[lang].replace('not in CC-100', 'none').replace(' GiB', '')}"

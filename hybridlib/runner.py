@@ -346,9 +346,7 @@ def check_length_curve(p: dict[str, Any]) -> None:
     seeds = p.get("length_seeds")
     if not seeds or any(isinstance(s, bool) or not isinstance(s, int) for s in seeds) or len(set(seeds)) != len(seeds):
         raise ValueError(f"length_seeds must be a list of distinct whole numbers, got {seeds!r}")
-    import pandas as pd
-
-    checked_subset(p.get("length_full_steps") or [], pd.DataFrame({"steps": steps}))
+    checked_subset(p.get("length_full_steps") or [], steps)
 
 
 def check_low_resource(p: dict[str, Any]) -> None:

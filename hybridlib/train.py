@@ -343,9 +343,10 @@ def fine_tune(
     data = training_meta(train_set)
     described = {"base_model": base, "data": data, "sources": data.get("sources", []), **wanted,
                  "train_rows": len(train_set), "eval_rows": len(eval_set) if eval_set is not None else 0}
+    content = training_content(train_set, eval_set)  # once per run, however many model folders it writes
     if snapshot_steps:
         trainer.add_callback(snapshot_callback(snapshot_steps, lambda step, history: write_snapshot(
-            out, step, model, {**described, "steps": step, "log_history": list(history)}, train_set, eval_set,
+            out, step, model, {**described, "steps": step, "log_history": list(history)}, content,
             config=config, precision=precision, validation_set=snapshot_validation)))
     recorder = _BatchRecorder(trainer.data_collator) if record_batches else None
     if recorder is not None:
@@ -362,7 +363,7 @@ def fine_tune(
         return final
     record = {**described, "training_seconds": round(seconds, 1), "resumed_from": checkpoint,
               "log_history": trainer.state.log_history, "best_checkpoint": trainer.state.best_model_checkpoint}
-    trained = write_model_folder(final, model, record, train_set, eval_set, config=config, precision=precision,
+    trained = write_model_folder(final, model, record, content, config=config, precision=precision,
                                  run=out.name)
     remember(model, trained)  # the object trained is this model: the leakage guard and the store know it
     register_trained(final)  # known by its weights too, wherever a copy of it is saved
@@ -373,18 +374,17 @@ def fine_tune(
     return final
 
 
-def write_model_folder(folder: Path, model, record: dict[str, Any], train_set, eval_set=None, *,
+def write_model_folder(folder: Path, model, record: dict[str, Any], content: dict[str, Any], *,
                        config: TrainConfig, precision: str, run: str) -> ModelRecord:
-    """Write ``model`` to ``folder`` atomically with its training ``record``, the content record of its training
-    pairs and its model record (named ``run``); returns the model record."""
+    """Write ``model`` to ``folder`` atomically with its training ``record``, the ``content`` of its training pairs
+    (:func:`training_content`) and its model record (named ``run``); returns the model record."""
     with _io.atomic_dir(folder) as tmp:
         with quiet_loading():  # no "Writing model shards" bar
             model.save_pretrained(str(tmp))
         (tmp / TRAINING_RECORD).write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
-        write_content_record(tmp, train_set, eval_set)
-        languages = sorted(set(train_set["query_lang"]) | set(train_set["passage_lang"]))
-        summary = {**record, "run": run, "data": {**record["data"], "languages": languages,
-                                                  "groups": len(set(train_set["group_id"]))}}
+        _io.write_text(tmp / TRAINED_ON, json.dumps(content["trained_on"]) + "\n")
+        summary = {**record, "run": run, "data": {**record["data"], "languages": content["languages"],
+                                                  "groups": content["groups"]}}
         trained = ModelRecord("fine-tuned", run, str(folder), model_fingerprint(str(tmp), True),
                               (config.query_prefix, config.passage_prefix), model.max_seq_length, precision,
                               record["base_model"], trained_on_summary(summary))
@@ -395,7 +395,7 @@ def write_model_folder(folder: Path, model, record: dict[str, Any], train_set, e
 SNAPSHOTS = "steps"
 
 
-def write_snapshot(out: Path, step: int, model, record: dict[str, Any], train_set, eval_set=None, *,
+def write_snapshot(out: Path, step: int, model, record: dict[str, Any], content: dict[str, Any], *,
                    config: TrainConfig, precision: str, validation_set=None) -> Path:
     """The model at ``step`` of the run in ``out`` as the model folder ``out/steps/<step>`` (kept when a resumed
     run passes the step again), its held-out loss on ``validation_set`` in its training record."""
@@ -406,7 +406,7 @@ def write_snapshot(out: Path, step: int, model, record: dict[str, Any], train_se
         record["validation_loss"] = validation_loss(model, validation_set, batch_size=config.batch_size,
                                                     scale=config.scale, query_prefix=config.query_prefix,
                                                     passage_prefix=config.passage_prefix)
-    trained = write_model_folder(folder, model, record, train_set, eval_set, config=config, precision=precision,
+    trained = write_model_folder(folder, model, record, content, config=config, precision=precision,
                                  run=f"{out.name}@{step}")
     register_trained(folder)
     return Path(trained.location)
@@ -440,16 +440,24 @@ def _has_accelerator() -> bool:
     return torch.cuda.is_available()
 
 
-def write_content_record(folder: Path, train_set, eval_set=None) -> Path:
-    """Write :func:`hybridlib.leakage.content_record` of the training (and checkpoint-selection) pairs beside a
-    model's weights, so that the leakage guard can compare content whatever the model is opened with."""
+def training_content(train_set, eval_set=None) -> dict[str, Any]:
+    """What a model folder records of its training pairs: ``trained_on`` (:func:`hybridlib.leakage.content_record`
+    of the training and checkpoint-selection pairs, which the leakage guard compares whatever the model is opened
+    with), the training set's ``languages`` and its number of ``groups``."""
     from .leakage import content_record
 
     frames = [ds.select_columns(["group_id", "query", "passage"]).to_pandas() for ds in (train_set, eval_set)
               if ds is not None]
     sources = training_meta(train_set).get("sources", [])
-    record = content_record(pd.concat(frames), sources)
-    return _io.write_text(Path(folder) / TRAINED_ON, json.dumps(record) + "\n")
+    return {"trained_on": content_record(pd.concat(frames), sources),
+            "languages": sorted(set(train_set["query_lang"]) | set(train_set["passage_lang"])),
+            "groups": len(set(train_set["group_id"]))}
+
+
+def write_content_record(folder: Path, train_set, eval_set=None) -> Path:
+    """Write the content record of :func:`training_content` beside a model's weights (a run finished before the
+    record existed)."""
+    return _io.write_text(Path(folder) / TRAINED_ON, json.dumps(training_content(train_set, eval_set)["trained_on"]) + "\n")
 
 
 def freeze_word_embeddings(model) -> int:

@@ -302,6 +302,14 @@ def test_a_second_runner_on_the_same_build_tree_is_refused_naming_the_holder(tmp
     ({"full_groups": 0}, "full_groups must be a positive"),
     ({"length_validation_batches": -2}, "length_validation_batches must be a positive"),
     ({"long_stages": "yes"}, "long_stages must be true or false"),
+    ({"low_resource_source": "squad"}, "low_resource_source must be the training source"),
+    ({"low_resource_seeds": [0, 5]}, r"must be among train_seeds \[0\]"),
+    ({"low_resource_seeds": []}, "low_resource_seeds must be a list of distinct"),
+    ({"afriqa_languages": ["ha", "xx"]}, r"afriqa_languages: unknown language\(s\) \['xx'\]"),
+    ({"ntrex_languages": ["de", "ha"]}, "ntrex_languages must hold 'en'"),
+    ({"ntrex_documents": 200}, "NTREX-128 has 123 documents"),
+    ({"afriqa_per_language": 0}, "afriqa_per_language must be a positive"),
+    ({"ntrex_full_bitext": "no"}, "ntrex_full_bitext must be true or false"),
 ])
 def test_every_value_is_checked_before_stage_01(tmp_path, override, message):
     from hybridlib.models import ModelLoadError
