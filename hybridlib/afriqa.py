@@ -49,10 +49,10 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(unicodedata.normalize("NFD", str(text)).translate(_UNIFY).lower())
 
 
-def has_answer(passage: str, answers: Sequence[str]) -> bool:
-    """Whether one of ``answers`` occurs in ``passage`` as a contiguous run of :func:`tokens` (DPR's ``has_answer``,
-    which FlagEmbedding's MKQA evaluation uses)."""
-    words = tokens(passage)
+def has_answer(passage: str | Sequence[str], answers: Sequence[str]) -> bool:
+    """Whether one of ``answers`` occurs in ``passage`` (its text, or its :func:`tokens` already) as a contiguous
+    run of :func:`tokens` (DPR's ``has_answer``, which FlagEmbedding's MKQA evaluation uses)."""
+    words = tokens(passage) if isinstance(passage, str) else passage
     for answer in answers:
         target = tokens(answer)
         n = len(target)
@@ -106,15 +106,18 @@ def evaluate_afriqa(encoder: Encoder, table: pd.DataFrame, *, query: str = "ques
                       cache_key=encoding_id(encoder), progress=progress, desc="encoding AfriQA")
     q_emb, p_emb = emb[: len(q_texts)], emb[len(q_texts):]
     qrels, run, recall = {}, {}, {20: [], 100: []}
+    docids, passages = pool["docid"].to_numpy(), pool["passage"].to_numpy()
+    words: dict[int, list[str]] = {}  # each pool passage tokenized once, when first retrieved
+    ids, golds, answers = table["id"].astype(str).to_numpy(), table["passage"].to_numpy(), table["answers_translated"].to_numpy()
     for lo in range(0, len(q_emb), 256):
         scores = q_emb[lo:lo + 256] @ p_emb.T
         order = np.argsort(-scores, axis=1, kind="stable")[:, :100]
         for j, row in enumerate(order):
-            r = table.iloc[lo + j]
-            qid = str(r["id"])
-            qrels[qid] = {docid[r["passage"]]: 1}
-            run[qid] = {pool["docid"].iat[i]: float(scores[j, i]) for i in row}
-            found = [has_answer(pool["passage"].iat[i], r["answers_translated"]) for i in row]
+            qid = ids[lo + j]
+            qrels[qid] = {docid[golds[lo + j]]: 1}
+            run[qid] = {docids[i]: float(scores[j, i]) for i in row}
+            found = [has_answer(words[i] if i in words else words.setdefault(i, tokens(passages[i])), answers[lo + j])
+                     for i in row]
             for k in recall:
                 recall[k].append(float(any(found[:k])))
     trec = score_run(qrels, run).set_index("qid")

@@ -9,6 +9,7 @@ answers next to each other: with ``n`` relevant candidates the best possible dis
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -119,7 +120,7 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def mean_rank_correlation(scores: np.ndarray, query_langs: list[str], query_groups: list[str],
-                          k: int = 10) -> pd.Series:
+                          k: int = 10, excluded: Sequence[int] | None = None) -> pd.Series:
     """MRC@k: how alike parallel queries rank the pool, per query language (and ``"mean"`` over languages), on a
     -100..100 scale (100: the same ranking whatever the query's language).
 
@@ -127,6 +128,9 @@ def mean_rank_correlation(scores: np.ndarray, query_langs: list[str], query_grou
     the Spearman correlation of a's and b's scores over the union of their top-``k`` documents; a query's rank
     correlation is the mean over the other languages of its group, and MRC@k(a) the mean over a's queries, times
     100. Groups with one query, and pairs whose union holds fewer than two documents, are left out.
+    ``excluded[i]``: a document left out of query i's ranking (its own sentence, where the queries are themselves in
+    the pool, as on NTREX); it is taken out of every union query i is part of, so that a query is never compared on
+    a document its partner could not rank.
 
     Reference: Yang, Jiang and Baldwin, "Language Bias in Information Retrieval: The Nature of the Beast and
     Mitigation Methods", MRL 2024 (MRC); as computed by MIMO (arXiv 2605.31171, ``src/mimo/evaluation/metrics.py``).
@@ -149,7 +153,10 @@ def mean_rank_correlation(scores: np.ndarray, query_langs: list[str], query_grou
         for a in rows:
             corrs = []
             for b in rows:
-                union = sorted(top[a] | top[b])
+                union = top[a] | top[b]
+                if excluded is not None:
+                    union = union - {int(excluded[a]), int(excluded[b])}
+                union = sorted(union)
                 if b == a or len(union) < 2:
                     continue
                 corr = _spearman(scores[a, union], scores[b, union])
@@ -262,12 +269,15 @@ FAIRNESS_KS = {"mrc_k": 10, "peer_k": 100, "tlr_k": 20}
 
 
 def fairness_table(scores: np.ndarray, query_langs: list[str], query_groups: list, relevant: list,
-                   doc_langs: list[str], *, mrc_k: int = 10, peer_k: int = 100, tlr_k: int = 20) -> pd.DataFrame:
+                   doc_langs: list[str], *, mrc_k: int = 10, peer_k: int = 100, tlr_k: int = 20,
+                   excluded: Sequence[int] | None = None) -> pd.DataFrame:
     """Every language-fairness metric of a pooled ranking, one row per query language and ``all``: MRC@k
     (:func:`mean_rank_correlation`; its ``all`` is the mean over languages), PEER@k (:func:`peer`), TLR@k
     (:func:`target_language_recall`), and the language preference of :func:`language_preference` (``LPR`` and the
-    top-1 cases); the other ``all`` rows are means over queries."""
-    mrc = mean_rank_correlation(scores, query_langs, [str(g) for g in query_groups], k=mrc_k).rename({"mean": "all"})
+    top-1 cases); the other ``all`` rows are means over queries. ``excluded``: as for :func:`mean_rank_correlation`
+    (the other metrics see it through ``scores``, where an excluded document scores :data:`EXCLUDED`)."""
+    mrc = mean_rank_correlation(scores, query_langs, [str(g) for g in query_groups], k=mrc_k,
+                                excluded=excluded).rename({"mean": "all"})
     table = pd.concat([mrc, peer(scores, query_langs, relevant, doc_langs, k=peer_k),
                        target_language_recall(scores, query_langs, relevant, doc_langs, k=tlr_k)], axis=1)
     table = table.join(language_preference(scores, query_langs, relevant, doc_langs), how="outer")

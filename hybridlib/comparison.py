@@ -26,7 +26,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import paper
-from .samplers import kind_label
+from .samplers import PROPOSED, XY, XXMono, kind_label
 from .evaluate import SETTINGS, LareqaEvaluation
 from .leakage import LeakageError, guard_evaluation
 from .models import load_encoder, model_record, prompts_for, resolve_model
@@ -41,10 +41,10 @@ HIGHER_IS_BETTER = {"map": True, "r@1": True, "r@10": True, "rank_distance": Fal
 
 # The paper's claims about hybrid batches (its abstract and Section 5): (baseline, setting, metric, claim).
 CLAIMS = (
-    ("xx-mono", "mono", "map", "hybrid >= X-X-mono on mono mAP"),
-    ("xy", "cross", "map", "hybrid >= X-Y on cross mAP"),
-    ("xy", "multi", "map", "hybrid >= X-Y on multi mAP"),
-    ("xx-mono", "multi", "rank_distance", "hybrid lowers rank distance against X-X-mono"),
+    (XXMono.name, "mono", "map", "hybrid >= X-X-mono on mono mAP"),
+    (XY.name, "cross", "map", "hybrid >= X-Y on cross mAP"),
+    (XY.name, "multi", "map", "hybrid >= X-Y on multi mAP"),
+    (XXMono.name, "multi", "rank_distance", "hybrid lowers rank distance against X-X-mono"),
 )
 
 
@@ -135,7 +135,7 @@ class RunEvaluations:
         """Mean rank distance per query language (rows, with ``mean``) and sampler (columns), mean over seeds."""
         return pd.DataFrame({label(s): self._seed_mean(s, lambda ev: ev.rank_distance) for s in self.samplers})
 
-    def differences(self, sampler: str = "hybrid") -> dict[str, pd.DataFrame]:
+    def differences(self, sampler: str = PROPOSED) -> dict[str, pd.DataFrame]:
         """``sampler``'s mAP matrix minus each other sampler's (means over seeds), keyed ``"hybrid - X-Y"``; empty
         when ``sampler`` was not run."""
         if sampler not in self.samplers:
@@ -189,7 +189,7 @@ class RunEvaluations:
         return compare_between(self, sampler, self, baseline, setting, metric, query_languages=query_languages,
                                n_resamples=n_resamples, seed=seed)
 
-    def significance(self, sampler: str = "hybrid", baselines: Sequence[str] | None = None, *,
+    def significance(self, sampler: str = PROPOSED, baselines: Sequence[str] | None = None, *,
                      n_resamples: int = 10_000, seed: int = 0) -> pd.DataFrame:
         """``sampler`` against each trained baseline in every setting (mAP) and on rank distance."""
         baselines = [b for b in (baselines or self.samplers) if b not in (sampler, REFERENCE)]
@@ -417,17 +417,17 @@ def verdicts(compared: RunEvaluations, *, alpha_level: float = 0.05, n_resamples
     significant at ``alpha_level``. Claims whose baseline was not trained are left out."""
     rows = []
     for baseline, setting, metric, claim in CLAIMS:
-        if baseline not in compared.samplers or "hybrid" not in compared.samplers:
+        if baseline not in compared.samplers or PROPOSED not in compared.samplers:
             continue
-        res = compared.compare("hybrid", baseline, setting, metric, n_resamples=n_resamples, seed=seed)
+        res = compared.compare(PROPOSED, baseline, setting, metric, n_resamples=n_resamples, seed=seed)
         margin = res["margin"] if HIGHER_IS_BETTER[metric] else -res["margin"]
         significant = res["p_value"] < alpha_level
-        rows.append({"claim": claim, "dataset": compared.dataset, "hybrid": res["value"],
+        rows.append({"claim": claim, "dataset": compared.dataset, PROPOSED: res["value"],
                      "baseline": label(baseline), "baseline value": res["baseline_value"], "margin": margin,
                      "p_value": res["p_value"],
                      "verdict": ("agrees" if margin >= 0 else "disagrees")
                      + (" (significant)" if significant else " (not significant)")})
-    return pd.DataFrame(rows, columns=["claim", "dataset", "hybrid", "baseline", "baseline value", "margin",
+    return pd.DataFrame(rows, columns=["claim", "dataset", PROPOSED, "baseline", "baseline value", "margin",
                                        "p_value", "verdict"])
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from . import comparison, pairs
 from .comparison import REFERENCE, RunEvaluations, label
 from .evaluate import SETTINGS
+from .samplers import PROPOSED
 
 
 def subsample_groups(dataset, fraction: float | None = None, seed: int = 0, *, n_groups: int | None = None):
@@ -90,10 +91,10 @@ def seen_unseen_tests(compared: RunEvaluations, seen: Sequence[str], *, n_resamp
         if not langs:
             continue
         for base in compared.samplers:
-            if base == "hybrid":
+            if base == PROPOSED:
                 continue
             for setting in SETTINGS:
-                res = compared.compare("hybrid", base, setting, query_languages=langs, n_resamples=n_resamples)
+                res = compared.compare(PROPOSED, base, setting, query_languages=langs, n_resamples=n_resamples)
                 rows.append({"languages": group, "baseline": label(base), "setting": setting, **res})
     return pd.DataFrame(rows)
 
@@ -112,7 +113,7 @@ def tests_per_condition(conditions: dict[object, RunEvaluations], name: str, *,
                         n_resamples: int = 10_000) -> pd.DataFrame:
     """Hybrid against each baseline in each condition (:meth:`RunEvaluations.significance`), stacked."""
     return pd.concat([c.significance(n_resamples=n_resamples).assign(**{name: key})
-                      for key, c in conditions.items() if "hybrid" in c.samplers], ignore_index=True)
+                      for key, c in conditions.items() if PROPOSED in c.samplers], ignore_index=True)
 
 
 def variant_tests(conditions: dict[str, RunEvaluations], a: str, b: str, *,

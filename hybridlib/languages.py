@@ -118,10 +118,14 @@ def gain_size_correlation(gains: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def lead_over_baselines(gains: pd.DataFrame, sampler: str = "hybrid") -> pd.DataFrame:
+def lead_over_baselines(gains: pd.DataFrame, sampler: str | None = None) -> pd.DataFrame:
     """``sampler``'s gain minus each other sampler's, per set, language and setting, in the layout of
     :func:`gains_over_zero_shot` (sampler ``"hybrid - X-Y"``, ``gain`` the difference), so that
-    :func:`gain_size_correlation` asks whether hybrid leads most where pretraining data was scarcest."""
+    :func:`gain_size_correlation` asks whether hybrid leads most where pretraining data was scarcest (``sampler``:
+    by default the paper's proposal, :data:`hybridlib.samplers.PROPOSED`)."""
+    from .samplers import PROPOSED
+
+    sampler = sampler or PROPOSED
     keys = ["dataset", "language", "setting"]
     wide = gains.pivot_table(index=keys, columns="sampler", values="gain", sort=False)
     if sampler not in wide.columns:
@@ -133,13 +137,16 @@ def lead_over_baselines(gains: pd.DataFrame, sampler: str = "hybrid") -> pd.Data
     return pd.concat(frames, ignore_index=True)
 
 
-def per_language_tests(compared: dict[str, "RunEvaluations"], sampler: str = "hybrid", *,
+def per_language_tests(compared: dict[str, "RunEvaluations"], sampler: str | None = None, *,
                        n_resamples: int = 10_000) -> pd.DataFrame:
     """``sampler`` against every other run of each set (the zero-shot model included), on the questions of each
-    query language separately, in every setting: margin and paired randomization p-value."""
+    query language separately, in every setting: margin and paired randomization p-value (``sampler``: by default
+    :data:`hybridlib.samplers.PROPOSED`)."""
     from .comparison import label
     from .evaluate import SETTINGS
+    from .samplers import PROPOSED
 
+    sampler = sampler or PROPOSED
     rows = []
     for dataset, runs in compared.items():
         for lang in runs.languages:

@@ -39,6 +39,7 @@ from .evaluate import _in_language_order
 from .languages import resource_levels
 from .models import embed_texts, load_encoder, model_label, model_record, resolve_precision
 from .results import STORE, request, score_lareqa, stored_tables
+from .samplers import PROPOSED
 
 AFRIQA_QUERIES = afriqa.QUERY_COLUMNS  # native question, its human translation (translate-test)
 
@@ -192,7 +193,7 @@ def gains_by_resource(scores: pd.DataFrame, metric: str, reference: str = "zero-
     return gains.sort_values(["cc100_gib", "lang"], kind="stable").reset_index(drop=True)
 
 
-def gain_trend(gains: pd.DataFrame, lead_of: str | None = "hybrid") -> pd.DataFrame:
+def gain_trend(gains: pd.DataFrame, lead_of: str | None = PROPOSED) -> pd.DataFrame:
     """Whether gains grow where data is scarcer: Spearman's rho between each sampler's gain and the language's
     CC-100 size (languages not in CC-100 ranked lowest, tied), with its p-value, and the mean gain on the languages
     not in CC-100 and on those in it. With ``lead_of``, the same for that sampler's lead over each other sampler
@@ -231,7 +232,7 @@ def conversion_gap(ours: pd.DataFrame, threshold: float = 0.05) -> pd.DataFrame:
 
 
 def findings(afriqa_by_language: pd.DataFrame, gains: pd.DataFrame, trend: pd.DataFrame, bias_table: pd.DataFrame,
-             gap: pd.DataFrame | None = None, *, reference: str = "zero-shot", lead: str = "hybrid") -> str:
+             gap: pd.DataFrame | None = None, *, reference: str = "zero-shot", lead: str = PROPOSED) -> str:
     """The notebook's findings as Markdown sentences, each computed from its table (whichever way it goes):
     what the native language costs on AfriQA, whether ``lead``'s gains are largest where data is scarcest, which
     model is least language-biased by each metric, and where the conversion may explain a low score."""

@@ -126,4 +126,5 @@ def fairness(embeddings: np.ndarray, langs: Sequence[str], lines: Sequence[int],
     for i, line in enumerate(lines.tolist()):
         members.setdefault(line, []).append(i)
     relevant = [[j for j in members[line] if j != i] for i, line in enumerate(lines.tolist())]
-    return bias.fairness_table(scores, langs.tolist(), lines.tolist(), relevant, langs.tolist(), **ks)
+    return bias.fairness_table(scores, langs.tolist(), lines.tolist(), relevant, langs.tolist(),
+                               excluded=np.arange(len(emb)), **ks)

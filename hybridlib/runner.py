@@ -257,7 +257,7 @@ def check_values(parameters: dict[str, Any]) -> None:
     from . import data, encoders
     from .models import resolve_model
     from .pairs import check_training_source
-    from .samplers import check_sampler_args
+    from .samplers import PROPOSED, check_sampler_args
     from .train import TrainConfig
 
     p = parameters
@@ -268,7 +268,7 @@ def check_values(parameters: dict[str, Any]) -> None:
     for sampler in p.get("domain_samplers", []) + p.get("false_negative_samplers", []):
         check_sampler_args(sampler, p.get("alpha", 0.5), p.get("domain_batch_size", 1))
     for alpha in p.get("alpha_grid", []):
-        check_sampler_args("hybrid", alpha, 1)
+        check_sampler_args(PROPOSED, alpha, 1)
     directions = p.get("directions") or {}
     for dataset, source in directions.items():
         if not data.is_lareqa(dataset):

@@ -40,48 +40,172 @@ try:
 except ImportError:  # pragma: no cover - older sentence-transformers
     from sentence_transformers.sampler import DefaultBatchSampler
 
-@dataclass(frozen=True)
-class Kind:
-    """One kind of batch: its code name, the paper's label, what its batches draw, and alpha as it acts (the share
-    of X-X-mono batches: 1 for X-X-mono, 0 for X-Y, the run's own for hybrid, None where it does not apply)."""
+class BatchKind:
+    """A sampler strategy: what one kind of batch draws, how its runs are named, and whether it takes alpha.
 
-    name: str
-    label: str
-    draws: str
-    alpha: float | None
-    trainable: bool = True
+    Subclasses set ``name`` (the code name, in run folders and parameters), ``label`` (the paper's name), ``draws``
+    (what a batch holds) and either ``takes_alpha`` (the run's own alpha acts) or ``fixed_alpha`` (the share of
+    X-X-mono batches it amounts to); ``reported`` is False for a kind no paper reports (it can still be trained).
+    :class:`ParallelBatchSampler` asks a kind which pools it needs (:meth:`pools`), how many rows an epoch covers
+    (:meth:`epoch_rows`) and which pool each step draws from (:meth:`pick`). Adding a sampler is one subclass in
+    :data:`SAMPLERS` and its tests.
+    """
+
+    name: str = ""
+    label: str = ""
+    draws: str = ""
+    takes_alpha: bool = False
+    fixed_alpha: float | None = None
+    reported: bool = True
+    pool: str = ""  # the pool of rows its batches come from (see ParallelBatchSampler._make_pools)
+    covers: str = "mono"  # the pairs an epoch of it covers: "mono", "xy" or "all"
+
+    def acting_alpha(self, alpha: float) -> float | None:
+        """alpha as it acts in a run of this kind."""
+        return float(alpha) if self.takes_alpha else self.fixed_alpha
+
+    def run_stem(self, alpha: float, seed: int) -> str:
+        """The readable part of a run's folder name: ``hybrid-a0.5-s0``, ``xy-s1``."""
+        return f"{self.name}-a{alpha:g}-s{seed}" if self.takes_alpha else f"{self.name}-s{seed}"
+
+    def pools(self, alpha: float) -> list[str]:
+        """The pools its batches draw from at this alpha."""
+        return [self.pool]
+
+    def epoch_rows(self, n_mono: int, n_xy: int, alpha: float) -> float:
+        """The rows one epoch of it covers, of ``n_mono`` monolingual and ``n_xy`` cross-lingual pairs."""
+        return {"mono": n_mono, "xy": n_xy, "all": n_mono + n_xy}[self.covers]
+
+    def pick(self, coin: np.random.Generator, alpha: float) -> str:
+        """The pool of this step's batch (``coin``: the run's stream for choices between pools)."""
+        return self.pool
 
 
-KIND_TABLE: dict[str, Kind] = {k.name: k for k in (
-    Kind("xx-mono", "X-X-mono", "monolingual pairs of one language per batch, the language drawn uniformly", 1.0),
-    Kind("xy", "X-Y", "cross-lingual pairs (query language != passage language)", 0.0),
-    Kind("hybrid", "hybrid", "an X-X-mono batch with probability alpha, else an X-Y batch", None),
-    Kind("xx", "X-X", "monolingual pairs, languages mixed in a batch (LAReQA)", None),
-    Kind("any", "mixed, group-free", "every pair, kinds and languages mixed, no group repeated (the validation "
-         "batches)", None, trainable=False),
-)}
-KINDS = tuple(k for k, spec in KIND_TABLE.items() if spec.trainable)
+class XXMono(BatchKind):
+    """X-X-mono (the paper): monolingual pairs of one language per batch, the language drawn uniformly."""
+
+    name, label, pool, covers, fixed_alpha = "xx-mono", "X-X-mono", "xx-mono", "mono", 1.0
+    draws = "monolingual pairs of one language per batch, the language drawn uniformly"
+
+
+class XY(BatchKind):
+    """X-Y (the paper): cross-lingual pairs (query language != passage language)."""
+
+    name, label, pool, covers, fixed_alpha = "xy", "X-Y", "xy", "xy", 0.0
+    draws = "cross-lingual pairs (query language != passage language)"
+
+
+class Hybrid(BatchKind):
+    """hybrid (the paper's proposal): an X-X-mono batch with probability alpha, else an X-Y batch; alpha 1 (0)
+    draws exactly the X-X-mono (X-Y) batches of the same seed."""
+
+    name, label, takes_alpha = "hybrid", "hybrid", True
+    draws = "an X-X-mono batch with probability alpha, else an X-Y batch"
+
+    def pools(self, alpha: float) -> list[str]:
+        return [pool for pool, share in ((XXMono.pool, alpha), (XY.pool, 1 - alpha)) if share > 0]
+
+    def epoch_rows(self, n_mono: int, n_xy: int, alpha: float) -> float:
+        return alpha * n_mono + (1 - alpha) * n_xy
+
+    def pick(self, coin: np.random.Generator, alpha: float) -> str:
+        return XXMono.pool if coin.random() < alpha else XY.pool
+
+
+class XX(BatchKind):
+    """X-X (LAReQA's baseline, absent from the paper): monolingual pairs, languages mixed in a batch."""
+
+    name, label, pool, covers = "xx", "X-X", "xx", "mono"
+    draws = "monolingual pairs, languages mixed in a batch (LAReQA)"
+
+
+class AnyGroupFree(BatchKind):
+    """Every pair, kinds and languages mixed, no group repeated: the validation batches, and notebook 07's
+    group-free sampler against sentence-transformers' own (trainable, but no paper reports it)."""
+
+    name, label, pool, covers, reported = "any", "mixed, group-free", "any", "all", False
+    draws = "every pair, kinds and languages mixed, no group repeated (the validation batches)"
+
+
+class ReferenceSampler:
+    """sentence-transformers' own batch sampler, a reference for the false negatives of parallel data (notebook
+    07): every pair mixed, groups free to repeat."""
+
+    name: str = ""
+    label: str = ""
+    takes_alpha: bool = False
+    reported: bool = False
+
+    def acting_alpha(self, alpha: float) -> None:
+        return None
+
+    def build(self, dataset, batch_size: int, *, seed: int = 0, drop_last: bool = False):
+        """The sampler over ``dataset`` (its text columns), seeded by the experiment's ``seed``."""
+        raise NotImplementedError
+
+
+class STDefault(ReferenceSampler):
+    """sentence-transformers' default: a shuffled pass cut into batches."""
+
+    name, label = "st-default", "ST default"
+
+    def build(self, dataset, batch_size: int, *, seed: int = 0, drop_last: bool = False):
+        import torch
+        from torch.utils.data import RandomSampler
+
+        generator = torch.Generator().manual_seed(int(seed))
+        return DefaultBatchSampler(RandomSampler(dataset, generator=generator), batch_size=batch_size,
+                                   drop_last=drop_last, generator=generator, seed=int(seed))
+
+
+class STNoDuplicates(ReferenceSampler):
+    """sentence-transformers' ``NO_DUPLICATES``: no identical string twice in a batch."""
+
+    name, label = "st-no-duplicates", "ST NO_DUPLICATES"
+
+    def build(self, dataset, batch_size: int, *, seed: int = 0, drop_last: bool = False):
+        import torch
+
+        try:
+            from sentence_transformers.base.sampler import NoDuplicatesBatchSampler
+        except ImportError:  # pragma: no cover - older sentence-transformers
+            from sentence_transformers.sampler import NoDuplicatesBatchSampler
+        generator = torch.Generator().manual_seed(int(seed))
+        return NoDuplicatesBatchSampler(dataset, batch_size, drop_last, generator=generator, seed=int(seed))
+
+
+# The registry: every sampler by its code name (the batch kinds of this module, then sentence-transformers' own)
+KIND_TABLE: dict[str, BatchKind] = {k.name: k for k in (XXMono(), XY(), Hybrid(), XX(), AnyGroupFree())}
+REFERENCES: dict[str, ReferenceSampler] = {k.name: k for k in (STDefault(), STNoDuplicates())}
+SAMPLERS: dict[str, BatchKind | ReferenceSampler] = {**KIND_TABLE, **REFERENCES}
+KINDS = tuple(k for k, spec in KIND_TABLE.items() if spec.reported)  # the samplers the papers report
 ALL_KINDS = tuple(KIND_TABLE)
-# sentence-transformers' own samplers, as references for the false negatives of parallel data (notebook 07): every
-# pair mixed, groups free to repeat ("st-default": a shuffled pass; "st-no-duplicates": no identical string twice)
-REFERENCE_SAMPLERS = {"st-default": "ST default", "st-no-duplicates": "ST NO_DUPLICATES"}
-SAMPLER_NAMES = ALL_KINDS + tuple(REFERENCE_SAMPLERS)
+REFERENCE_SAMPLERS = {name: spec.label for name, spec in REFERENCES.items()}
+SAMPLER_NAMES = tuple(SAMPLERS)
+PROPOSED = Hybrid.name  # the paper's proposal, the sampler its claims are about
+
+
+def sampler_spec(name: str) -> BatchKind | ReferenceSampler:
+    """The registered sampler ``name``; a ValueError naming the known ones otherwise."""
+    if name not in SAMPLERS:
+        raise ValueError(f"unknown sampler {name!r}; one of {SAMPLER_NAMES}")
+    return SAMPLERS[name]
 
 
 def kind_label(kind: str) -> str:
-    """The paper's name of a kind (``xx-mono`` -> ``X-X-mono``), a reference sampler's label; any other name is
-    returned as it is."""
-    return KIND_TABLE[kind].label if kind in KIND_TABLE else REFERENCE_SAMPLERS.get(kind, kind)
+    """The paper's name of a sampler (``xx-mono`` -> ``X-X-mono``); any other name is returned as it is."""
+    return SAMPLERS[kind].label if kind in SAMPLERS else kind
 
 
 def acting_alpha(kind: str, alpha: float) -> float | None:
     """alpha as it acts in a run of ``kind``: the hybrid's own, 1 for X-X-mono, 0 for X-Y, None for the others."""
-    return float(alpha) if kind == "hybrid" else KIND_TABLE[kind].alpha if kind in KIND_TABLE else None
+    return SAMPLERS[kind].acting_alpha(alpha) if kind in SAMPLERS else None
 
 
 def run_stem(kind: str, alpha: float, seed: int) -> str:
     """The readable part of a run's folder name: ``hybrid-a0.5-s0``, ``xy-s1``."""
-    return f"{kind}-a{alpha:g}-s{seed}" if kind == "hybrid" else f"{kind}-s{seed}"
+    spec = SAMPLERS.get(kind)
+    return spec.run_stem(alpha, seed) if isinstance(spec, BatchKind) else f"{kind}-s{seed}"
 
 
 @dataclass(frozen=True)
@@ -184,6 +308,7 @@ class ParallelBatchSampler(DefaultBatchSampler):
         if len(meta) != len(dataset):
             raise ValueError(f"meta describes {len(meta)} rows but the dataset has {len(dataset)}")
         self.meta, self.kind, self.alpha, self.xy_pairing = meta, kind, float(alpha), xy_pairing
+        self.spec: BatchKind = KIND_TABLE[kind]
         self.world_size = world_size or int(os.environ.get("WORLD_SIZE", "1"))
         self.epoch = 0
         self._pools = self._make_pools()
@@ -191,9 +316,7 @@ class ParallelBatchSampler(DefaultBatchSampler):
         global_batch = batch_size * self.world_size
         if steps_per_epoch is None:
             n_mono, n_xy = int(meta.mono.sum()), int((~meta.mono).sum())
-            sizes = {"xx-mono": n_mono, "xx": n_mono, "xy": n_xy, "any": n_mono + n_xy,
-                     "hybrid": self.alpha * n_mono + (1 - self.alpha) * n_xy}
-            steps_per_epoch = max(1, int(sizes[kind] // global_batch))
+            steps_per_epoch = max(1, int(self.spec.epoch_rows(n_mono, n_xy, self.alpha) // global_batch))
         self.steps = int(steps_per_epoch)
 
     # -- pools ---------------------------------------------------------------------------------------------
@@ -206,12 +329,11 @@ class ParallelBatchSampler(DefaultBatchSampler):
             xy = {k: xy_rows[(m.query_lang[xy_rows] == k[0]) & (m.passage_lang[xy_rows] == k[1])] for k in keys}
         else:
             xy = {"all": xy_rows}
-        return {"xx-mono": by_lang, "xy": xy, "xx": {"all": mono_rows}, "any": {"all": np.arange(len(m))}}
+        return {XXMono.pool: by_lang, XY.pool: xy, XX.pool: {"all": mono_rows},
+                AnyGroupFree.pool: {"all": np.arange(len(m))}}
 
     def _needed(self) -> list[str]:
-        if self.kind == "hybrid":
-            return [k for k, share in (("xx-mono", self.alpha), ("xy", 1 - self.alpha)) if share > 0]
-        return [self.kind]
+        return self.spec.pools(self.alpha)
 
     def _check_pools(self) -> None:
         size = self.batch_size * self.world_size
@@ -238,14 +360,12 @@ class ParallelBatchSampler(DefaultBatchSampler):
         """Global batches of one epoch: ``(kind, pool key, rows)``, each of ``batch_size * world_size`` rows."""
         coin, mono_rng, xy_rng = self._rngs()
         size = self.batch_size * self.world_size
-        rng_of = {"xx-mono": mono_rng, "xx": mono_rng, "xy": xy_rng, "any": mono_rng}
+        rng_of = {XXMono.pool: mono_rng, XX.pool: mono_rng, XY.pool: xy_rng, AnyGroupFree.pool: mono_rng}
         streams = {kind: {key: _GroupFreeStream(rows, self.meta.group, rng_of[kind], f"{kind} {key}", size)
                           for key, rows in pools.items() if len(rows)}
                    for kind, pools in self._pools.items() if kind in self._needed()}
         for _ in range(self.steps):
-            kind = self.kind
-            if kind == "hybrid":
-                kind = "xx-mono" if coin.random() < self.alpha else "xy"
+            kind = self.spec.pick(coin, self.alpha)
             keys = list(streams[kind])
             key = keys[int(rng_of[kind].integers(len(keys)))] if len(keys) > 1 else keys[0]
             yield kind, key, streams[kind][key].take(size)
@@ -258,8 +378,7 @@ class ParallelBatchSampler(DefaultBatchSampler):
 
 def check_sampler_args(kind: str, alpha: float, batch_size: int, xy_pairing: str = "mixed") -> None:
     """Raise ValueError for an unknown sampler or pairing, alpha outside [0, 1], or a non-positive batch size."""
-    if kind not in SAMPLER_NAMES:
-        raise ValueError(f"unknown sampler {kind!r}; one of {SAMPLER_NAMES}")
+    sampler_spec(kind)
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
         raise TypeError(f"alpha must be a number in [0, 1], got {alpha!r} ({type(alpha).__name__})")
     if not 0.0 <= float(alpha) <= 1.0:
@@ -287,7 +406,7 @@ class SamplerFactory:
 
     def __call__(self, dataset, batch_size: int, drop_last: bool = False, valid_label_columns=None,
                  generator=None, seed: int = 0):
-        if self.kind in REFERENCE_SAMPLERS:
+        if isinstance(sampler_spec(self.kind), ReferenceSampler):
             return reference_sampler(self.kind, dataset, batch_size, seed=self.seed, drop_last=drop_last)
         return ParallelBatchSampler(dataset, batch_size, drop_last, valid_label_columns, generator, self.seed,
                                     meta=self.meta, kind=self.kind, alpha=self.alpha, **self.options)
@@ -296,22 +415,11 @@ class SamplerFactory:
 def reference_sampler(name: str, dataset, batch_size: int, *, seed: int = 0, drop_last: bool = False):
     """sentence-transformers' own batch sampler ``name`` (:data:`REFERENCE_SAMPLERS`) over ``dataset`` (its text
     columns), seeded by the experiment's ``seed``; raises :class:`SamplerError` when the data cannot fill a batch."""
-    import torch
-    from torch.utils.data import RandomSampler
-
-    try:
-        from sentence_transformers.base.sampler import NoDuplicatesBatchSampler
-    except ImportError:  # pragma: no cover - older sentence-transformers
-        from sentence_transformers.sampler import NoDuplicatesBatchSampler
-    if name not in REFERENCE_SAMPLERS:
+    if name not in REFERENCES:
         raise ValueError(f"unknown reference sampler {name!r}; one of {tuple(REFERENCE_SAMPLERS)}")
     if len(dataset) < batch_size:
         raise SamplerError(f"{name}: {len(dataset)} pairs cannot fill a batch of {batch_size}")
-    generator = torch.Generator().manual_seed(int(seed))
-    if name == "st-no-duplicates":
-        return NoDuplicatesBatchSampler(dataset, batch_size, drop_last, generator=generator, seed=int(seed))
-    return DefaultBatchSampler(RandomSampler(dataset, generator=generator), batch_size=batch_size,
-                               drop_last=drop_last, generator=generator, seed=int(seed))
+    return REFERENCES[name].build(dataset, batch_size, seed=seed, drop_last=drop_last)
 
 
 def make_sampler(meta: PairMeta, kind: str = "hybrid", *, alpha: float = 0.5, seed: int = 0, **options) -> SamplerFactory:
@@ -378,7 +486,7 @@ def batch_statistics(sampled) -> "pd.DataFrame":
     per_batch["size"] = sampled.groupby(["sampler", "batch"], sort=False).size()
     per_batch["repeats"] = per_batch["size"] - per_batch["groups"]
     out = per_batch.groupby(level="sampler", sort=False).agg(
-        batches=("kind", "size"), xx_mono_batches=("kind", lambda k: float((k == "xx-mono").mean())),
+        batches=("kind", "size"), xx_mono_batches=("kind", lambda k: float((k == XXMono.pool).mean())),
         monolingual_pairs=("mono", "mean"), batches_with_a_repeated_group=("repeats", lambda r: int((r > 0).sum())),
         repeated_rows=("repeats", "sum"))
     return pd.DataFrame(out)

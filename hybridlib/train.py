@@ -38,8 +38,8 @@ from .models import (TRAINING_RECORD, load_encoder, model_fingerprint, model_lab
                      resolve_precision, trained_on_summary, training_record)
 from .pairs import PAIR_COLUMNS, training_meta
 from .paths import project_path, project_root
-from .samplers import (KINDS, PairMeta, ParallelBatchSampler, SamplerFactory, acting_alpha, check_sampler_args,
-                       run_stem)
+from .samplers import (KINDS, PROPOSED, AnyGroupFree, PairMeta, ParallelBatchSampler, SamplerFactory, acting_alpha,
+                       check_sampler_args, run_stem)
 from .validation import VALIDATION_SEED, validation_loss, validation_map
 
 CONFIG_DIR = "configs"
@@ -165,7 +165,7 @@ class TrainSamplerFactory(SamplerFactory):
     def __call__(self, dataset, batch_size, drop_last=False, valid_label_columns=None, generator=None, seed=0):
         if self.eval_meta is not None and getattr(dataset, "_fingerprint", None) == self.eval_fingerprint:
             return ParallelBatchSampler(dataset, batch_size, drop_last, valid_label_columns, generator,
-                                        VALIDATION_SEED, meta=self.eval_meta, kind="any")
+                                        VALIDATION_SEED, meta=self.eval_meta, kind=AnyGroupFree.name)
         return super().__call__(dataset, batch_size, drop_last, valid_label_columns, generator, seed)
 
 
@@ -210,7 +210,7 @@ def fine_tune(
     model,
     train_set,
     *,
-    sampler: str = "hybrid",
+    sampler: str = PROPOSED,
     alpha: float = 0.5,
     config: TrainConfig | str = "default",
     seed: int = 0,
@@ -563,7 +563,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m hybridlib.train")
     ap = argparse.ArgumentParser(prog=prog, description=main.__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--training-set", required=True, help="a folder written by notebook 01 / save_training_set")
-    ap.add_argument("--sampler", default="hybrid", choices=list(KINDS))
+    ap.add_argument("--sampler", default=PROPOSED, choices=list(KINDS))
     ap.add_argument("--alpha", type=float, default=0.5, help="hybrid's share of X-X-mono batches, in [0, 1]")
     ap.add_argument("--config", default="default", help="configs/<name>.yaml or a YAML path")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")

@@ -21,7 +21,7 @@ import pandas as pd
 from .evaluate import LareqaEvaluation, rank_lareqa
 from .models import embed_texts
 from .pairs import groups_from_pairs
-from .samplers import PairMeta, ParallelBatchSampler
+from .samplers import AnyGroupFree, PairMeta, ParallelBatchSampler
 
 VALIDATION_SEED = 12345  # the validation batches' own seed: the same batches whatever the run's seed
 
@@ -67,7 +67,7 @@ def validation_map(encoder, pairs: pd.DataFrame, *, query_prefix: str = "", pass
 def validation_batches(pairs, batch_size: int, max_batches: int | None = None) -> list[list[int]]:
     """The row indices of the validation batches every training sampler is judged on: all pairs mixed ("any"), no
     group repeated within a batch, :data:`VALIDATION_SEED`; the first ``max_batches`` of them (None: one epoch)."""
-    sampler = ParallelBatchSampler(pairs, batch_size, meta=PairMeta.from_dataset(pairs), kind="any",
+    sampler = ParallelBatchSampler(pairs, batch_size, meta=PairMeta.from_dataset(pairs), kind=AnyGroupFree.name,
                                    seed=VALIDATION_SEED)
     batches = [list(b) for b in sampler]
     return batches[:max_batches] if max_batches is not None else batches

@@ -90,3 +90,12 @@ def test_the_fast_spearman_equals_scipys_with_ties_and_constants():
         got = bias._spearman(x, y)
         assert (np.isnan(got) and np.isnan(expected)) or got == pytest.approx(expected, abs=1e-12)
     assert np.isnan(bias._spearman(np.ones(4), np.arange(4.0)))
+
+
+def test_mrc_leaves_each_pairs_excluded_documents_out_of_the_union():
+    # queries 0 (en) and 1 (de) are documents 0 and 1 of the pool, each left out of its own ranking (score -2)
+    scores = np.array([[-2.0, 0.9, 0.5, 0.1], [0.9, -2.0, 0.5, 0.1]])
+    plain = bias.mean_rank_correlation(scores, ["en", "de"], ["g", "g"], k=4)
+    fixed = bias.mean_rank_correlation(scores, ["en", "de"], ["g", "g"], k=4, excluded=[0, 1])
+    assert plain["mean"] < 0, "each query's own document ranks last for it and first for its partner"
+    assert fixed["mean"] == pytest.approx(100), "on the documents both can rank, they agree"

@@ -249,3 +249,39 @@ def test_false_negative_rates_are_zero_for_group_free_batches_only():
     brute = sum(sum(group[i] == group[j] for i in b for j in b if i != j) for b in batches)
     share = brute / sum(len(b) * (len(b) - 1) for b in batches)
     assert by.loc["ST default", "false share of in-batch negatives"] == pytest.approx(share)
+
+
+def test_no_module_but_samplers_tests_a_sampler_by_its_name():
+    """Issue 25: what a kind draws, how it is named and whether it takes alpha was decided by ``if kind == ...`` in
+    several modules; now the registry of hybridlib.samplers holds it and every other module asks it."""
+    import ast
+    from pathlib import Path
+
+    import hybridlib
+    from hybridlib.samplers import SAMPLER_NAMES
+
+    found = []
+    for path in sorted(Path(hybridlib.__file__).parent.rglob("*.py")):
+        if path.name == "samplers.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                      and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+        found += [f"{path.name}:{node.lineno} {node.value!r}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and node.value in SAMPLER_NAMES and id(node) not in docstrings]
+    assert not found, f"sampler names written outside the registry: {found}"
+
+
+def test_the_registry_says_what_each_sampler_is():
+    from hybridlib import samplers
+
+    assert samplers.PROPOSED == "hybrid" and samplers.SAMPLERS["hybrid"].takes_alpha
+    assert [samplers.SAMPLERS[k].acting_alpha(0.3) for k in ("xx-mono", "xy", "hybrid", "xx", "any")] == [1.0, 0.0, 0.3, None, None]
+    assert not samplers.SAMPLERS["any"].reported and "any" not in samplers.KINDS, "no paper reports it"
+    meta = PairMeta.from_columns(["en", "de"] * 8, ["en", "en"] * 8, [f"g{i}" for i in range(16)])
+    assert len(list(ParallelBatchSampler(range(16), 4, meta=meta, kind="any"))) == 4, "but it trains (notebook 07)"
+    for spec in samplers.SAMPLERS.values():
+        assert spec.name and spec.label
+    with pytest.raises(ValueError, match="unknown sampler 'x-y'"):
+        samplers.sampler_spec("x-y")
