@@ -266,6 +266,9 @@ def language_preference(scores: np.ndarray, query_langs: list[str], relevant: li
 
 EXCLUDED = -2.0  # the score given a document left out of a query's ranking (cosines are >= -1)
 FAIRNESS_KS = {"mrc_k": 10, "peer_k": 100, "tlr_k": 20}
+# Part of every stored fairness record's key: raised when a change here changes the numbers (2: MRC leaves each
+# query's excluded document out of the union), so that no record of older code is read back
+FAIRNESS_VERSION = 2
 
 
 def fairness_table(scores: np.ndarray, query_langs: list[str], query_groups: list, relevant: list,

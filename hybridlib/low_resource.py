@@ -131,7 +131,7 @@ def score_ntrex(model: str | os.PathLike[str], news: pd.DataFrame, *, max_seq_le
     key = {"kind": "ntrex", "model": fingerprint, "data_sha256": corpus_sha256("ntrex"),
            "sentences": _sha(news["lang"] + ":" + news["line"].astype(str)), "max_seq_length": int(max_seq_length),
            "precision": resolve_precision(precision), "prefix": prefix, "pivot": pivot, "fairness": fairness,
-           "fairness_ks": bias.FAIRNESS_KS}
+           "fairness_ks": bias.FAIRNESS_KS, "fairness_version": bias.FAIRNESS_VERSION}
 
     def compute() -> dict[str, pd.DataFrame]:
         encoder = LazyEncoder(model, max_seq_length=max_seq_length, precision=precision)
@@ -156,7 +156,8 @@ def score_lareqa_fairness(model: str | os.PathLike[str], dataset: str, *, cache_
     ev = score_lareqa(model, dataset, store_dir=store_dir, cache_dir=cache_dir, batch_size=batch_size, **settings)
     req = request(model, dataset, store_dir=store_dir, **settings)
     fingerprint, cache_key = _encoding(model, req.max_seq_length, req.precision)
-    key = {"kind": "lareqa-fairness", "lareqa_record": req.key, "fairness_ks": bias.FAIRNESS_KS}
+    key = {"kind": "lareqa-fairness", "lareqa_record": req.key, "fairness_ks": bias.FAIRNESS_KS,
+           "fairness_version": bias.FAIRNESS_VERSION}
 
     def compute() -> dict[str, pd.DataFrame]:
         questions, candidates = req.dataset.questions, _in_language_order(req.dataset)
@@ -280,3 +281,76 @@ def findings(afriqa_by_language: pd.DataFrame, gains: pd.DataFrame, trend: pd.Da
                      f"{gap['gap'].mean():+.3f}. Results on those languages may reflect the 4-bit conversion "
                      f"(and bf16, and the shorter input) more than the samplers.")
     return "\n".join(lines)
+
+
+def score_runs(score: Any, runs: pd.DataFrame, what: str, **kwargs: Any) -> tuple[list[tuple[Any, Any]], list[dict]]:
+    """``score(path, **kwargs)`` (a ``score_*`` function of this module) for every model of ``runs`` (rows with
+    ``run``, ``sampler``, ``seed``, ``path``): each model's tables tagged by ``(sampler, seed)``, and one line per
+    record read or written (``what``, ``run``, its meta)."""
+    results, records = [], []
+    for r in runs.itertuples():
+        tables, meta = score(r.path, **kwargs)
+        results.append(((r.sampler, r.seed), tables))
+        records.append({"what": what, "run": r.run, **meta})
+    return results, records
+
+
+def tagged(results: list[tuple[Any, Any]], table: str | None = None) -> pd.DataFrame:
+    """The tables of :func:`score_runs` (``table``: which of each model's dict) stacked with ``sampler`` and ``seed``
+    columns."""
+    return pd.concat([(tables if table is None else tables[table]).assign(sampler=sampler, seed=seed)
+                      for (sampler, seed), tables in results], ignore_index=True)
+
+
+def mean_over_seeds(scores: pd.DataFrame, by: Sequence[str], values: Sequence[str]) -> pd.DataFrame:
+    """``values`` averaged per model (``by`` plus ``seed``) first, then over seeds: one row per ``by``."""
+    by = list(by)
+    per_model = scores.groupby([*by[:-1], "seed", by[-1]], sort=False)[list(values)].mean()
+    return per_model.groupby(by, sort=False).mean().reset_index()
+
+
+def per_model(scores: pd.DataFrame, value: str, lang: str = "lang") -> pd.DataFrame:
+    """One row per model and language: the mean ``value`` of its queries (``sampler``, ``seed``, ``lang``)."""
+    return (scores.groupby(["sampler", "seed", lang], sort=False)[value].mean().reset_index()
+            .rename(columns={lang: "lang"}))
+
+
+def cross_matrices(per_query: pd.DataFrame, samplers: Sequence[str], order: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """NTREX cross mAP per (query language, candidate language), mean over seeds, one matrix per sampler in
+    ``samplers`` that was run, languages in ``order``."""
+    pairs = (per_query[per_query["setting"] == "cross"].groupby(["sampler", "query_lang", "cand_lang"], sort=False)["ap"]
+             .mean().reset_index())
+    return {s: pairs[pairs["sampler"] == s].pivot(index="query_lang", columns="cand_lang", values="ap")
+            .reindex(index=list(order), columns=list(order)) for s in samplers if s in set(pairs["sampler"])}
+
+
+def language_bias_table(lareqa: pd.DataFrame, ntrex_fairness: list[tuple[Any, Any]],
+                        ntrex_per_query: pd.DataFrame) -> pd.DataFrame:
+    """Every fairness metric's ``all`` row per data set and sampler, mean over seeds, with the mean rank distance
+    (``lareqa``: rows of :func:`score_lareqa_fairness`'s ``all`` rows with ``data``, ``sampler``, ``seed``;
+    ``ntrex_fairness``: :func:`score_runs` results of NTREX's fairness tables; ``ntrex_per_query``: its pooled rows,
+    tagged)."""
+    multi = ntrex_per_query[ntrex_per_query["setting"] == "multi"]
+    rows = [lareqa]
+    for (sampler, seed), table in ntrex_fairness:
+        distance = multi[(multi["sampler"] == sampler) & (multi["seed"] == seed)]["rank_distance"].mean()
+        rows.append(table.loc["all"].rename(None).to_frame().T.assign(data="ntrex", sampler=sampler, seed=seed,
+                                                                      rank_distance=distance))
+    return (pd.concat(rows, ignore_index=True).drop(columns=["lpr_queries"])
+            .groupby(["data", "sampler"], sort=False).mean(numeric_only=True).drop(columns=["seed"]))
+
+
+def lareqa_fairness_runs(compared: dict[str, Any], label: Any, *, max_seq_length: int, **kwargs: Any
+                         ) -> tuple[pd.DataFrame, list[dict]]:
+    """:func:`score_lareqa_fairness` of every model of each set of ``compared`` (``{dataset: RunEvaluations}``),
+    each at the length it was trained at (else ``max_seq_length``): their ``all`` rows with ``data``, ``sampler``
+    (``label(sampler)``) and ``seed``, and the records."""
+    rows, records = [], []
+    for name, c in compared.items():
+        for r in c.runs.itertuples():
+            length = model_record(r.path).trained_length or max_seq_length
+            table, meta = score_lareqa_fairness(r.path, name, max_seq_length=length, **kwargs)
+            rows.append(table.loc["all"].rename(None).to_frame().T.assign(data=name, sampler=label(r.sampler),
+                                                                          seed=r.seed))
+            records.append({"what": f"{name} fairness", "run": r.run, **meta})
+    return pd.concat(rows, ignore_index=True), records

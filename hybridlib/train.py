@@ -519,15 +519,67 @@ def _run_name(sampler: str, alpha: float, seed: int, config: TrainConfig, data_k
     return f"{run_stem(sampler, alpha, seed)}-{digest}"
 
 
+RUN_SPEC = "run_spec.json"  # beside final/: every parameter of the run, written before it trains
+
+
+def run_spec(sampler: str, alpha: float, seed: int, config: TrainConfig, data_key: bytes) -> dict[str, Any]:
+    """Every parameter of one run: its sampler, alpha as it acts, seed, the whole config and a digest of its
+    training data. It is written into the run's folder (:data:`RUN_SPEC`) and is how runs are found again
+    (:func:`find_runs`): a run's identity is recorded once, not rebuilt from a list of fields."""
+    import hashlib
+
+    return {"sampler": sampler, "alpha": acting_alpha(sampler, alpha), "seed": int(seed),
+            "config": dataclasses.asdict(config), "data": hashlib.sha256(data_key).hexdigest()}
+
+
+def spec_matches(stored: dict[str, Any], wanted: dict[str, Any], where: str = "") -> bool:
+    """Whether a stored run spec is the run ``wanted`` describes: the same sampler, alpha, seed and data, and every
+    config field equal (a field the stored spec lacks, added to hybridlib since, counts at its default). A stored
+    field this version does not know is refused with a ValueError naming it (``where``: the run, for the message)."""
+    fields = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(stored.get("config", {})) - set(fields))
+    if unknown:
+        raise ValueError(f"run {where} was trained with setting(s) {unknown} that this version of hybridlib does not "
+                         "know; train it again, or use the hybridlib version that made it")
+    if any(stored.get(k) != wanted[k] for k in ("sampler", "alpha", "seed", "data")):
+        return False
+    config = {**fields, **stored.get("config", {})}
+    return all(config[k] == v for k, v in wanted["config"].items())
+
+
+def write_run_spec(out: Path, spec: dict[str, Any]) -> None:
+    """Record ``spec`` in the run folder ``out`` (atomically; an existing one is left as it is)."""
+    if not (out / RUN_SPEC).is_file():
+        _io.write_text(out / RUN_SPEC, json.dumps(spec, indent=1, sort_keys=True) + "\n")
+
+
+def stored_specs(models_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """The run spec of every run folder under ``models_dir`` that has one, by folder name."""
+    root = project_path(models_dir)
+    specs = {}
+    for path in sorted(root.glob(f"*/{RUN_SPEC}")) if root.is_dir() else []:
+        try:
+            specs[path.parent.name] = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            continue  # a damaged spec: the run is found by its name, and its spec written again
+    return specs
+
+
 def planned_runs(runs: list[dict[str, Any]], config: TrainConfig, train_set) -> list[tuple[str, float, int, str]]:
     """Each run's sampler, alpha, seed and folder name; every run is checked, and the data hashed once."""
+    return [(sampler, alpha, seed, name) for sampler, alpha, seed, name, _ in _planned(runs, config, train_set)]
+
+
+def _planned(runs: list[dict[str, Any]], config: TrainConfig, train_set) -> list[tuple[str, float, int, str, dict]]:
+    """:func:`planned_runs` with each run's :func:`run_spec`."""
     data_key = _data_key(train_set)
     planned = []
     for run in runs:
         sampler, alpha, seed = run["sampler"], run.get("alpha", 0.5), int(run.get("seed", 0))
         check_sampler_args(sampler, alpha, config.batch_size, config.xy_pairing)
         alpha = float(alpha)
-        planned.append((sampler, alpha, seed, _run_name(sampler, alpha, seed, config, data_key)))
+        planned.append((sampler, alpha, seed, _run_name(sampler, alpha, seed, config, data_key),
+                        run_spec(sampler, alpha, seed, config, data_key)))
     return planned
 
 
@@ -644,9 +696,13 @@ def train_runs(
 
     config = TrainConfig.of(config)
     rows = []
-    for sampler, alpha, seed, name in tqdm(planned_runs(runs, config, train_set), desc="training runs",
-                                           disable=not progress):
+    planned = _planned(runs, config, train_set)
+    found = _found_runs(planned, models_dir)
+    for sampler, alpha, seed, name, spec in tqdm(planned, desc="training runs", disable=not progress):
+        name = found.get(name, name)  # a finished run recorded under another folder name is not trained again
         out = project_path(models_dir) / name
+        out.mkdir(parents=True, exist_ok=True)
+        write_run_spec(out, spec)
         done = (out / "final" / TRAINING_RECORD).is_file()
         model = build_model(seed) if build_model is not None and not done else config.model
         path = fine_tune(model, train_set, sampler=sampler, alpha=alpha, config=config, seed=seed,
@@ -666,18 +722,38 @@ def find_runs(
     """The finished runs that :func:`train_runs` wrote for these settings and data, in its layout (``run``,
     ``sampler``, ``alpha``, ``seed``, ``path``, ``training_seconds``); raises naming the runs not trained yet."""
     config = TrainConfig.of(config)
+    planned = _planned(runs, config, train_set)
+    found = _found_runs(planned, models_dir)
     rows, missing = [], []
-    for sampler, alpha, seed, name in planned_runs(runs, config, train_set):
-        final = project_path(models_dir) / name / "final"
-        if not (final / TRAINING_RECORD).is_file():
+    for sampler, alpha, seed, name, _ in planned:
+        if name not in found:
             missing.append(name)
             continue
-        rows.append(_run_row(name, sampler, alpha, seed, final))
+        rows.append(_run_row(found[name], sampler, alpha, seed, project_path(models_dir) / found[name] / "final"))
     if missing:
         raise FileNotFoundError(f"{len(missing)} run(s) not trained yet in {project_path(models_dir)}: "
                                 f"{', '.join(missing)}; run notebook 03 (or train.train_runs) with the same "
                                 "settings first")
     return pd.DataFrame(rows)
+
+
+def _found_runs(planned: list[tuple[str, float, int, str, dict]], models_dir: str | os.PathLike[str]) -> dict[str, str]:
+    """For each planned run (by the folder name it would get) that has finished, the folder it is in: the folder
+    whose recorded spec matches (:func:`spec_matches`), else, for a run made before specs were recorded, the folder
+    of its name, whose spec is then written."""
+    root = project_path(models_dir)
+    specs = stored_specs(models_dir)
+    found = {}
+    for *_, name, spec in planned:
+        match = next((folder for folder, stored in specs.items()
+                      if spec_matches(stored, spec, folder) and (root / folder / "final" / TRAINING_RECORD).is_file()),
+                     None)
+        if match is None and name not in specs and (root / name / "final" / TRAINING_RECORD).is_file():
+            write_run_spec(root / name, spec)  # made before run specs: known by its name, recorded now
+            match = name
+        if match is not None:
+            found[name] = match
+    return found
 
 
 def static_grid_config(steps: int, batch_size: int, learning_rate: float) -> TrainConfig:

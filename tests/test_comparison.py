@@ -200,3 +200,68 @@ def test_rank_distance_table_holds_reference_levels_ours_and_the_papers(dataset)
     assert table.loc[["de", "en", "es"], "floor"].tolist() == [1.75, 1.75, 2.0]
     assert table.loc["mean", "X-X-mono"] == pytest.approx(c.evaluations["xx-mono-0"].rank_distance["mean"])
     assert table.loc["mean", "XLM-R hybrid (paper)"] == pytest.approx(286.6, abs=0.05)
+
+
+def _static_runs(tmp_path, data, cfg, specs):
+    from hybridlib.models import build_static_encoder
+
+    texts = list(data["query"]) + list(data["passage"])
+    return train.train_runs(specs, data, config=cfg, models_dir=tmp_path, progress=False,
+                            build_model=lambda s: build_static_encoder(texts, vocab_size=100, dim=8, seed=s))
+
+
+def _static_config(**changes):
+    return train.TrainConfig(**{"model": "static", "max_seq_length": None, "batch_size": 4, "max_steps": 1,
+                                "save_steps": 1, "logging_steps": 1, "learning_rate": 0.1, "warmup_ratio": 0.0,
+                                **changes})
+
+
+def test_runs_are_found_by_their_recorded_spec_not_by_rebuilding_their_names(tmp_path, monkeypatch):
+    """Issue 25: deleting one field from NAMED_FIELDS renamed every run and all tests passed. A run's spec is now
+    recorded in its folder, and runs are found by reading specs: a change to the naming renames no finished run."""
+    import json
+
+    data, cfg, specs = synthetic_pairs(), _static_config(), [{"sampler": "xy", "seed": 0}]
+    trained = _static_runs(tmp_path, data, cfg, specs)
+    folder = tmp_path / trained["run"].iloc[0]
+    spec = json.loads((folder / train.RUN_SPEC).read_text())
+    assert spec["sampler"] == "xy" and spec["alpha"] == 0.0 and spec["config"]["learning_rate"] == 0.1
+    monkeypatch.setattr(train, "NAMED_FIELDS", tuple(f for f in train.NAMED_FIELDS if f != "weight_decay"))
+    assert train.run_name("xy", 0.5, 0, cfg, data) != trained["run"].iloc[0], "the naming changed"
+    found = train.find_runs(specs, data, config=cfg, models_dir=tmp_path)
+    assert found["path"].tolist() == trained["path"].tolist(), "yet the run is found where it is"
+    again = _static_runs(tmp_path, data, cfg, specs)
+    assert again["run"].tolist() == trained["run"].tolist(), "and not trained again"
+    with pytest.raises(FileNotFoundError, match="not trained yet"):
+        train.find_runs(specs, data, config=_static_config(learning_rate=0.2), models_dir=tmp_path)
+
+
+def test_a_run_made_before_specs_is_found_by_its_name_and_one_with_an_unknown_setting_is_refused(tmp_path):
+    import json
+
+    data, cfg, specs = synthetic_pairs(), _static_config(), [{"sampler": "xy", "seed": 0}]
+    trained = _static_runs(tmp_path, data, cfg, specs)
+    folder = tmp_path / trained["run"].iloc[0]
+    (folder / train.RUN_SPEC).unlink()  # as a run trained before run specs existed
+    found = train.find_runs(specs, data, config=cfg, models_dir=tmp_path)
+    assert found["path"].tolist() == trained["path"].tolist() and (folder / train.RUN_SPEC).is_file(), \
+        "found by its name, and its spec recorded"
+    spec = json.loads((folder / train.RUN_SPEC).read_text())
+    spec["config"]["retired_option"] = 3  # a setting a later version dropped
+    (folder / train.RUN_SPEC).write_text(json.dumps(spec))
+    with pytest.raises(ValueError, match=r"setting\(s\) \['retired_option'\] that this version of hybridlib does not know"):
+        train.find_runs(specs, data, config=cfg, models_dir=tmp_path)
+
+
+def test_a_config_field_added_later_still_matches_a_recorded_spec_at_its_default(tmp_path):
+    import json
+
+    data, cfg, specs = synthetic_pairs(), _static_config(), [{"sampler": "xy", "seed": 0}]
+    trained = _static_runs(tmp_path, data, cfg, specs)
+    path = tmp_path / trained["run"].iloc[0] / train.RUN_SPEC
+    spec = json.loads(path.read_text())
+    del spec["config"]["lr_scheduler"]  # as recorded before the field existed
+    path.write_text(json.dumps(spec))
+    assert train.find_runs(specs, data, config=cfg, models_dir=tmp_path)["path"].tolist() == trained["path"].tolist()
+    assert not train.spec_matches(spec, {**train.run_spec("xy", 0.5, 0, _static_config(lr_scheduler="cosine"),
+                                                           train._data_key(data))})

@@ -137,3 +137,39 @@ def test_score_lareqa_fairness_reuses_the_lareqa_record_and_its_cached_embedding
     ev = results.stored_lareqa(tiny, "xquad-r", store_dir=tmp_path, **settings)
     assert table.loc["all", "rank_distance"] == pytest.approx(ev.rank_distance["mean"])
     assert table["lpr_queries"].loc["all"] == 12, "every question has its own-language answer and one translation"
+
+
+def test_score_runs_tags_each_models_tables_and_lists_its_record():
+    runs = pd.DataFrame({"run": ["a", "b"], "sampler": ["zero-shot", "hybrid"], "seed": [0, 1], "path": ["p", "q"]})
+    fake = lambda path, **kw: (pd.DataFrame({"x": [len(path) * kw["k"]]}), {"from_store": True, "seconds": 1.0})  # noqa: E731
+    results, records = low_resource.score_runs(fake, runs, "toy", k=2)
+    table = low_resource.tagged(results)
+    assert table[["sampler", "seed", "x"]].values.tolist() == [["zero-shot", 0, 2], ["hybrid", 1, 2]]
+    assert records == [{"what": "toy", "run": "a", "from_store": True, "seconds": 1.0},
+                       {"what": "toy", "run": "b", "from_store": True, "seconds": 1.0}]
+
+
+def test_means_go_per_model_first_then_over_seeds():
+    # seed 0 has three queries, seed 1 one: a plain mean would weight seed 0 three times
+    scores = pd.DataFrame({"sampler": "hybrid", "seed": [0, 0, 0, 1], "lang": "ha", "ap": [0.0, 0.0, 0.3, 1.0]})
+    assert low_resource.mean_over_seeds(scores, ["sampler", "lang"], ["ap"])["ap"].iloc[0] == pytest.approx(0.55)
+    models = low_resource.per_model(scores, "ap")
+    assert models["ap"].tolist() == pytest.approx([0.1, 1.0]) and list(models.columns) == ["sampler", "seed", "lang", "ap"]
+
+
+def test_cross_matrices_average_seeds_per_language_pair():
+    per_query = pd.DataFrame({"setting": "cross", "sampler": "hybrid", "query_lang": ["en", "en", "de"],
+                              "cand_lang": ["de", "de", "en"], "ap": [0.2, 0.4, 1.0], "seed": [0, 1, 0]})
+    m = low_resource.cross_matrices(per_query, ["zero-shot", "hybrid"], ["en", "de"])
+    assert list(m) == ["hybrid"], "a sampler not run is left out"
+    assert m["hybrid"].loc["en", "de"] == pytest.approx(0.3) and np.isnan(m["hybrid"].loc["en", "en"])
+
+
+def test_the_bias_table_averages_seeds_and_adds_ntrex_rank_distance():
+    lareqa = pd.DataFrame({"MRC@10": [10.0, 20.0], "lpr_queries": [5, 5], "rank_distance": [3.0, 5.0],
+                           "data": "xquad-r", "sampler": "X-Y", "seed": [0, 1]})
+    fair = pd.DataFrame({"MRC@10": [-1.0], "lpr_queries": [0]}, index=pd.Index(["all"], name="query_lang"))
+    per_query = pd.DataFrame({"setting": "multi", "sampler": "X-Y", "seed": 0, "rank_distance": [10.0, 20.0]})
+    table = low_resource.language_bias_table(lareqa, [(("X-Y", 0), fair)], per_query)
+    assert table.loc[("xquad-r", "X-Y"), "MRC@10"] == 15.0 and table.loc[("xquad-r", "X-Y"), "rank_distance"] == 4.0
+    assert table.loc[("ntrex", "X-Y"), "rank_distance"] == 15.0 and "lpr_queries" not in table.columns
