@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from importlib import resources
 
-import numpy as np
 import pandas as pd
 
 CC100_TOTAL_GIB = 2467.2  # sum of the "Size (GiB)" column of Table 6, all 100 rows
@@ -81,80 +80,3 @@ def resource_levels(codes: list[str]) -> pd.DataFrame:
             rows.append({"language": code, "name": language_name(code), "cc100_gib": 0.0, "cc100_share": 0.0,
                          "resource": "not in CC-100"})
     return pd.DataFrame(rows).set_index("language")
-
-
-def gains_over_zero_shot(compared: dict[str, "RunEvaluations"], metric: str = "map") -> pd.DataFrame:
-    """Per evaluation set, sampler, query language and setting: the sampler's mean ``metric`` over seeds, the
-    zero-shot model's, the gain, and the language's CC-100 share (``compared``: ``{dataset: RunEvaluations}``
-    with the zero-shot reference)."""
-    from .comparison import REFERENCE, label
-
-    frames = []
-    for dataset, runs in compared.items():
-        long = runs.by_query_language()
-        long = long[(long["metric"] == metric) & (long["query_lang"] != "mean")]
-        wide = long.pivot_table(index=["query_lang", "setting"], columns="sampler", values="mean", sort=False)
-        zero = wide.pop(label(REFERENCE))
-        gains = wide.stack().rename("value").reset_index().rename(columns={"query_lang": "language"})
-        gains["zero-shot"] = zero.reindex(pd.MultiIndex.from_frame(gains[["language", "setting"]])).to_numpy()
-        gains["gain"] = gains["value"] - gains["zero-shot"]
-        frames.append(gains.assign(dataset=dataset))
-    table = pd.concat(frames, ignore_index=True)
-    table["cc100_share"] = pretraining_share(sorted(table["language"].unique())).reindex(table["language"]).to_numpy()
-    return table[["dataset", "sampler", "language", "setting", "value", "zero-shot", "gain", "cc100_share"]]
-
-
-def gain_size_correlation(gains: pd.DataFrame) -> pd.DataFrame:
-    """Per sampler and setting, Spearman's rho between a language's gain and its CC-100 share over every (set,
-    language) row of :func:`gains_over_zero_shot`, with its two-sided p-value: a negative rho means larger gains
-    where pretraining data was scarcer."""
-    from scipy.stats import spearmanr
-
-    rows = []
-    for (sampler, setting), g in gains.groupby(["sampler", "setting"], sort=False):
-        rho, p = spearmanr(g["cc100_share"], g["gain"]) if len(g) > 2 else (np.nan, np.nan)
-        rows.append({"sampler": sampler, "setting": setting, "languages": len(g), "spearman rho": float(rho),
-                     "p_value": float(p)})
-    return pd.DataFrame(rows)
-
-
-def lead_over_baselines(gains: pd.DataFrame, sampler: str | None = None) -> pd.DataFrame:
-    """``sampler``'s gain minus each other sampler's, per set, language and setting, in the layout of
-    :func:`gains_over_zero_shot` (sampler ``"hybrid - X-Y"``, ``gain`` the difference), so that
-    :func:`gain_size_correlation` asks whether hybrid leads most where pretraining data was scarcest (``sampler``:
-    by default the paper's proposal, :data:`hybridlib.samplers.PROPOSED`)."""
-    from .samplers import PROPOSED
-
-    sampler = sampler or PROPOSED
-    keys = ["dataset", "language", "setting"]
-    wide = gains.pivot_table(index=keys, columns="sampler", values="gain", sort=False)
-    if sampler not in wide.columns:
-        raise ValueError(f"no {sampler!r} rows in the gains; have {list(wide.columns)}")
-    share = gains.drop_duplicates(keys).set_index(keys)["cc100_share"]
-    frames = [pd.DataFrame({"sampler": f"{sampler} - {other}", "gain": wide[sampler] - wide[other],
-                            "cc100_share": share.reindex(wide.index)}).reset_index()
-              for other in wide.columns if other != sampler]
-    return pd.concat(frames, ignore_index=True)
-
-
-def per_language_tests(compared: dict[str, "RunEvaluations"], sampler: str | None = None, *,
-                       n_resamples: int = 10_000) -> pd.DataFrame:
-    """``sampler`` against every other run of each set (the zero-shot model included), on the questions of each
-    query language separately, in every setting: margin and paired randomization p-value (``sampler``: by default
-    :data:`hybridlib.samplers.PROPOSED`)."""
-    from .comparison import label
-    from .evaluate import SETTINGS
-    from .samplers import PROPOSED
-
-    sampler = sampler or PROPOSED
-    rows = []
-    for dataset, runs in compared.items():
-        for lang in runs.languages:
-            for base in runs.samplers:
-                if base == sampler:
-                    continue
-                for setting in SETTINGS:
-                    res = runs.compare(sampler, base, setting, query_languages=[lang], n_resamples=n_resamples)
-                    rows.append({"dataset": dataset, "language": lang, "baseline": label(base), "setting": setting,
-                                 "margin": res["margin"], "p_value": res["p_value"]})
-    return pd.DataFrame(rows)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hybridlib import comparison, data, languages
+from hybridlib import comparison, data, languages, low_resource
 
 from .conftest import HashEncoder, PerfectEncoder, toy_dataset
 from .test_comparison import compared_from, evaluation
@@ -48,7 +48,7 @@ def compared():
 
 
 def test_gains_are_each_samplers_value_minus_the_zero_shot_one(compared):
-    gains = languages.gains_over_zero_shot(compared)
+    gains = low_resource.gains_over_zero_shot(compared)
     long = compared["toy"].by_query_language()
     value = lambda s, lang: long[(long.sampler == s) & (long.query_lang == lang) & (long.setting == "cross")
                                  & (long.metric == "map")]["mean"].item()
@@ -56,7 +56,7 @@ def test_gains_are_each_samplers_value_minus_the_zero_shot_one(compared):
     assert row["gain"] == pytest.approx(value("hybrid", "hi") - value("zero-shot", "hi"))
     assert row["cc100_share"] == pytest.approx(20.2 / languages.CC100_TOTAL_GIB)
     assert set(gains.sampler) == {"hybrid", "X-Y"} and "mean" not in set(gains.language)
-    lead = languages.lead_over_baselines(gains)
+    lead = low_resource.lead_over_baselines(gains)
     got = lead[(lead.language == "hi") & (lead.setting == "cross")]["gain"].item()
     xy = gains[(gains.sampler == "X-Y") & (gains.language == "hi") & (gains.setting == "cross")]["gain"].item()
     assert got == pytest.approx(row["gain"] - xy)
@@ -65,12 +65,12 @@ def test_gains_are_each_samplers_value_minus_the_zero_shot_one(compared):
 def test_spearman_rho_is_minus_one_when_gains_fall_as_data_grows():
     shares = np.array([0.01, 0.02, 0.05, 0.1, 0.2])
     gains = pd.DataFrame({"sampler": "hybrid", "setting": "multi", "cc100_share": shares, "gain": 1 - shares ** 2})
-    row = languages.gain_size_correlation(gains).iloc[0]
+    row = low_resource.gain_size_correlation(gains).iloc[0]
     assert row["spearman rho"] == pytest.approx(-1.0) and row["languages"] == 5 and row["p_value"] < 0.05
 
 
 def test_per_language_tests_compare_hybrid_on_each_languages_questions(compared):
-    tests = languages.per_language_tests(compared, n_resamples=200)
+    tests = low_resource.per_language_tests(compared, n_resamples=200)
     assert set(tests.language) == {"de", "en", "hi"} and set(tests.baseline) == {"zero-shot", "X-Y"}
     one = tests[(tests.language == "de") & (tests.baseline == "X-Y") & (tests.setting == "mono")].iloc[0]
     direct = compared["toy"].compare("hybrid", "xy", "mono", query_languages=["de"], n_resamples=200)

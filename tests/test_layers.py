@@ -21,7 +21,7 @@ STAGES = {  # in pipeline order
 STAGE_OF = {module: i for i, modules in enumerate(STAGES.values()) for module in modules}
 # Standing violations (module -> module it should not import), to be removed by issue 25's layout
 KNOWN = {
-    ("pairs", "leakage"), ("languages", "comparison"), ("languages", "evaluate"), ("languages", "samplers"),
+    ("pairs", "leakage"),
     ("comparison", "train"), ("comparison", "validation"), ("comparison", "samplers"), ("experiments", "samplers"),
     ("length_curve", "train"), ("length_curve", "validation"), ("low_resource", "samplers"), ("paper", "samplers"),
     ("sweeps", "samplers"), ("sweeps", "train"),
