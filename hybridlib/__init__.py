@@ -1,12 +1,13 @@
 """hybridlib: a reproducible companion to "Synergistic Approach for Simultaneous Optimization of Monolingual,
 Cross-lingual, and Multilingual Information Retrieval" (arXiv 2408.10536).
 
-Modules follow the paper's concepts: :mod:`~hybridlib.data` (LAReQA evaluation sets), :mod:`~hybridlib.models`
-(encoders), :mod:`~hybridlib.samplers` and :mod:`~hybridlib.train` (the batches and fine-tuning),
-:mod:`~hybridlib.evaluate` (mAP per language pair, mono / cross / multi), :mod:`~hybridlib.bias` (rank distance),
-:mod:`~hybridlib.comparison` (seeds, paired tests, verdicts), :mod:`~hybridlib.paper` (the paper's reported
-numbers), :mod:`~hybridlib.domains`, :mod:`~hybridlib.sweeps` and :mod:`~hybridlib.languages` (notebook 07),
-:mod:`~hybridlib.plots` and :mod:`~hybridlib.runner` (notebooks under papermill).
+The package is laid out by the pipeline's stages (docs/package_map.md), each a subpackage whose imports point
+only down the pipeline: :mod:`~hybridlib.core` (paths, atomic writes), :mod:`~hybridlib.data` (LAReQA, AfriQA,
+NTREX-128, languages, translation, training pairs), :mod:`~hybridlib.batching` (the paper's samplers),
+:mod:`~hybridlib.models` (encoders, model records, run specs), :mod:`~hybridlib.scoring` (metrics, evaluations, the
+results store), :mod:`~hybridlib.training` (fine-tuning), :mod:`~hybridlib.analysis` (seeds, paired tests, verdicts,
+figures) and :mod:`~hybridlib.studies` (train-and-score sweeps); :mod:`~hybridlib.cli` and :mod:`~hybridlib.runner`
+are the entry points.
 """
 
 import warnings

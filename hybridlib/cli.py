@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from .encoders import DEFAULT_MAX_SEQ_LENGTH, DEFAULT_PRECISION, PRECISIONS
+from hybridlib.models.registry import DEFAULT_MAX_SEQ_LENGTH, DEFAULT_PRECISION, PRECISIONS
 
 BAD_INPUT = 3
 
@@ -37,9 +37,9 @@ def positive_int(text: str) -> int:
 
 
 def check_output_dir(out: Path, flag: str = "--out") -> None:
-    """Refuse, before any work, an output folder that cannot be written (:func:`hybridlib._io.check_writable`) or an
+    """Refuse, before any work, an output folder that cannot be written (:func:`hybridlib.core._io.check_writable`) or an
     existing folder holding other things than a previous result (the result replaces the folder whole)."""
-    from . import _io
+    from hybridlib.core import _io
 
     _io.check_writable(out, flag)
     if out.is_dir() and any(out.iterdir()) and not (out / "summary.json").is_file():
@@ -51,8 +51,11 @@ def check_output_dir(out: Path, flag: str = "--out") -> None:
 
 def evaluate_command(args: argparse.Namespace) -> int:
     """Score MODEL on DATASET zero-shot; print the summary and write the tables and a JSON with provenance."""
-    from . import _io, data, encoders, models, runner
-    from .results import score_lareqa
+    from hybridlib import runner
+    from hybridlib.core import _io
+    from hybridlib.data import lareqa as data
+    from hybridlib.models import registry as encoders, encoder as models
+    from hybridlib.scoring.results import score_lareqa
 
     if args.languages is not None and len(set(args.languages)) != len(args.languages):
         raise ValueError(f"--languages lists a language twice: {args.languages}")
@@ -132,7 +135,7 @@ example:
     ev.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
                     help=f"compute in float32 or bfloat16 weights (default: {DEFAULT_PRECISION}, fp32 where the machine "
                          "has no native bfloat16; benchmarks/RESULTS.md)")
-    ev.add_argument("--query-prefix", default=None, help="default: the model's own (hybridlib.encoders)")
+    ev.add_argument("--query-prefix", default=None, help="default: the model's own (hybridlib.models.registry)")
     ev.add_argument("--passage-prefix", default=None)
     ev.add_argument("--data-dir", default=None, help="the built-in sets' folder (default: $HYBRIDLIB_DATA, data/)")
     ev.add_argument("--cache-dir", default="build/cache/embeddings", help="embedding cache (resumable)")
@@ -158,16 +161,16 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if argv and argv[0] in ("train", "reproduce"):  # their own parsers, examples and exit codes
         if argv[0] == "train":
-            from .train import main as train_main
+            from hybridlib.training.train import main as train_main
 
             return train_main(argv[1:], prog="hybridlib train")
-        from .runner import main as runner_main
+        from hybridlib.runner import main as runner_main
 
         return runner_main(argv[1:], prog="hybridlib reproduce")
     args = parser().parse_args(argv)
-    from .data import DataError
-    from .leakage import LeakageError
-    from .models import ModelLoadError
+    from hybridlib.data.lareqa import DataError
+    from hybridlib.models.leakage import LeakageError
+    from hybridlib.models.encoder import ModelLoadError
 
     if args.quiet:
         from transformers.utils import logging as hf_logging

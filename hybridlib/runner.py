@@ -34,8 +34,8 @@ from typing import Any
 
 import yaml
 
-from . import _io
-from .paths import project_path, project_root
+from hybridlib.core import _io
+from hybridlib.core.paths import project_path, project_root
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 MANIFEST = "manifest.json"
@@ -220,7 +220,7 @@ def environment(outputs: tuple[str, ...] = ("figures", "build")) -> dict[str, An
 
 def data_checksums() -> dict[str, dict[str, str]]:
     """The pinned source commit and sha256 of every LAReQA file (each is checked on load)."""
-    from .data import sources
+    from hybridlib.data.lareqa import sources
 
     return {name: {"commit": src.get("commit"), **{lang: f["sha256"] for lang, f in src["files"].items()}}
             for name, src in sources().items()}
@@ -254,11 +254,12 @@ def check_values(parameters: dict[str, Any]) -> None:
     """Refuse, before stage 01 starts, a parameter value a later stage would refuse: samplers and alpha, the
     alpha grid, languages, group counts, lengths, fractions, the training config, the model name, and every
     planned evaluation's direction (a set is never scored by models trained on it)."""
-    from . import data, encoders
-    from .models import resolve_model
-    from .pairs import check_training_source
-    from .samplers import PROPOSED, check_sampler_args
-    from .train import TrainConfig
+    from hybridlib.data import lareqa as data
+    from hybridlib.models import registry as encoders
+    from hybridlib.models.encoder import resolve_model
+    from hybridlib.data.pairs import check_training_source
+    from hybridlib.batching.samplers import PROPOSED, check_sampler_args
+    from hybridlib.models.runs import TrainConfig
 
     p = parameters
     config = TrainConfig.load(p["train_config"]) if "train_config" in p else None
@@ -318,7 +319,7 @@ def check_values(parameters: dict[str, Any]) -> None:
 def check_trains_on_lareqa(p: dict[str, Any], name: str, stage: str) -> None:
     """Refuse a parameter ``name`` naming the evaluation set of a stage that trains on its source in ``directions``
     unless it is one of the evaluation sets and that source is a LAReQA set."""
-    from . import data
+    from hybridlib.data import lareqa as data
 
     directions = p.get("directions") or {}
     if p[name] not in directions:
@@ -331,9 +332,10 @@ def check_trains_on_lareqa(p: dict[str, Any], name: str, stage: str) -> None:
 def check_length_curve(p: dict[str, Any]) -> None:
     """Refuse notebook 10's parameters before stage 01 starts: the set scored and its training source, the lengths
     and the config's schedule, the samplers, seeds and the lengths scored on the full pool."""
-    from .length_curve import checked_steps, checked_subset, length_config
-    from .samplers import check_sampler_args
-    from .train import TrainConfig
+    from hybridlib.analysis.length_curve import checked_subset
+    from hybridlib.studies.length_runs import checked_steps, length_config
+    from hybridlib.batching.samplers import check_sampler_args
+    from hybridlib.models.runs import TrainConfig
 
     check_trains_on_lareqa(p, "length_eval", "10")
     steps = checked_steps(p.get("length_steps"))
@@ -352,7 +354,7 @@ def check_length_curve(p: dict[str, Any]) -> None:
 def check_low_resource(p: dict[str, Any]) -> None:
     """Refuse notebook 08's parameters before stage 01 starts: the training source of the models it scores, their
     seeds, the AfriQA and NTREX languages and cuts, and its lengths."""
-    from .corpora import afriqa_languages, ntrex_languages
+    from hybridlib.data.corpora import afriqa_languages, ntrex_languages
 
     directions = p.get("directions") or {}
     if p["low_resource_source"] not in directions.values():
@@ -388,9 +390,9 @@ def check_low_resource(p: dict[str, Any]) -> None:
 
 def print_estimate(scale: str, parameters: dict[str, Any]) -> None:
     """Print what notebooks 03-05 of ``scale`` will cost here, from rates measured on this machine
-    (:mod:`hybridlib.cost`)."""
-    from . import cost
-    from .train import TrainConfig
+    (:mod:`hybridlib.training.cost`)."""
+    from hybridlib.training import cost
+    from hybridlib.models.runs import TrainConfig
 
     config = TrainConfig.load(parameters["train_config"])
     print(f"[{scale}] measuring this machine's rates for the estimate ...", flush=True)
@@ -465,7 +467,7 @@ def precision_record(parameters: dict[str, Any]) -> dict[str, Any]:
     """The scale's ``precision`` parameter, the precision it runs at on this machine and why."""
     import warnings
 
-    from .models import bf16_support, resolve_precision
+    from hybridlib.models.encoder import bf16_support, resolve_precision
 
     asked = parameters.get("precision", "fp32")
     with warnings.catch_warnings():
@@ -590,7 +592,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m hybridlib.runner"
     parser.add_argument("--check-stale", action="store_true",
                         help="only say which of the scale's committed outputs are older than the code (exit 0)")
     args = parser.parse_args(argv)
-    from .models import ModelLoadError
+    from hybridlib.models.encoder import ModelLoadError
 
     if args.check_stale:
         stale = stale_stages(args.scale)

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hybridlib.data import LareqaDataset, parse_lareqa
-from hybridlib.paths import project_root
+from hybridlib.data.lareqa import LareqaDataset, parse_lareqa
+from hybridlib.core.paths import project_root
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -19,7 +19,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 @pytest.fixture(autouse=True, scope="session")
 def _trained_models_index(tmp_path_factory):
     """Models the tests train are remembered by their weights in a folder of the test session, not in build/."""
-    from hybridlib import leakage
+    from hybridlib.models import leakage
 
     old = leakage.TRAINED_INDEX
     leakage.TRAINED_INDEX = str(tmp_path_factory.mktemp("trained-models"))

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hybridlib import afriqa
+from hybridlib.scoring import afriqa
 
 
 def test_an_answer_is_contained_as_a_run_of_tokens_not_a_substring():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hybridlib.data import lareqa_from_squad, read_json, sha256_file
+from hybridlib.data.lareqa import lareqa_from_squad, read_json, sha256_file
 
 
 def hybridlib(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -75,7 +75,7 @@ def test_bad_input_exits_3_with_a_message_before_any_work(romanian, real_data_di
 
 
 def test_train_and_reproduce_help_name_the_command_the_user_typed():
-    """Fault 2: ``hybridlib train --help`` showed ``python -m hybridlib.train``."""
+    """Fault 2: ``hybridlib train --help`` showed ``python -m hybridlib.training.train``."""
     for sub in ("train", "reproduce"):
         out = hybridlib(sub, "--help")
         assert f"usage: hybridlib {sub}" in out.stdout, out.stdout[:200]
@@ -85,7 +85,7 @@ def test_train_and_reproduce_help_name_the_command_the_user_typed():
 def tiny_training_set(tmp_path_factory):
     from tests.test_train import synthetic_pairs
 
-    from hybridlib import pairs
+    from hybridlib.data import pairs
 
     folder = tmp_path_factory.mktemp("train") / "training"
     pairs.save_training_set(pairs.split_by_group(synthetic_pairs(40), 0.2, seed=0), folder)
@@ -116,7 +116,7 @@ def test_train_answers_bad_input_with_exit_3_and_the_flag_before_any_model_loads
 
 
 def test_a_second_train_into_the_same_output_is_refused(tiny_training_set, tmp_path):
-    from hybridlib import _io
+    from hybridlib.core import _io
 
     out = tmp_path / "r"
     with _io.exclusive_lock(out / "train.lock"):

@@ -9,8 +9,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from hybridlib import comparison, evaluate, plots, train
-from hybridlib.leakage import LeakageError
+from hybridlib.analysis import comparison, plots
+from hybridlib.scoring import evaluate
+from hybridlib.training import train
+from hybridlib.models.leakage import LeakageError
+from hybridlib.models import runs
 
 from .conftest import HashEncoder, PerfectEncoder, toy_dataset
 from .test_train import synthetic_pairs
@@ -132,18 +135,18 @@ def test_evaluations_keep_the_top_languages_of_the_pooled_ranking(dataset):
 
 
 def test_find_runs_names_what_is_missing_and_finds_what_train_runs_wrote(tmp_path):
-    from hybridlib.models import build_static_encoder
+    from hybridlib.models.encoder import build_static_encoder
 
     data = synthetic_pairs()
-    cfg = train.TrainConfig(model="static", max_seq_length=None, batch_size=4, max_steps=1, save_steps=1,
+    cfg = runs.TrainConfig(model="static", max_seq_length=None, batch_size=4, max_steps=1, save_steps=1,
                             logging_steps=1, learning_rate=0.1, warmup_ratio=0.0)
     specs = [{"sampler": "xy", "seed": 0}]
     with pytest.raises(FileNotFoundError, match=r"1 run\(s\) not trained yet.*xy-s0-"):
-        train.find_runs(specs, data, config=cfg, models_dir=tmp_path)
+        runs.find_runs(specs, data, config=cfg, models_dir=tmp_path)
     texts = list(data["query"]) + list(data["passage"])
     trained = train.train_runs(specs, data, config=cfg, models_dir=tmp_path, progress=False,
                                build_model=lambda s: build_static_encoder(texts, vocab_size=100, dim=8, seed=s))
-    found = train.find_runs(specs, data, config=cfg, models_dir=tmp_path)
+    found = runs.find_runs(specs, data, config=cfg, models_dir=tmp_path)
     assert found[["run", "sampler", "seed", "path"]].equals(trained[["run", "sampler", "seed", "path"]])
 
 
@@ -203,7 +206,7 @@ def test_rank_distance_table_holds_reference_levels_ours_and_the_papers(dataset)
 
 
 def _static_runs(tmp_path, data, cfg, specs):
-    from hybridlib.models import build_static_encoder
+    from hybridlib.models.encoder import build_static_encoder
 
     texts = list(data["query"]) + list(data["passage"])
     return train.train_runs(specs, data, config=cfg, models_dir=tmp_path, progress=False,
@@ -211,7 +214,7 @@ def _static_runs(tmp_path, data, cfg, specs):
 
 
 def _static_config(**changes):
-    return train.TrainConfig(**{"model": "static", "max_seq_length": None, "batch_size": 4, "max_steps": 1,
+    return runs.TrainConfig(**{"model": "static", "max_seq_length": None, "batch_size": 4, "max_steps": 1,
                                 "save_steps": 1, "logging_steps": 1, "learning_rate": 0.1, "warmup_ratio": 0.0,
                                 **changes})
 
@@ -224,16 +227,16 @@ def test_runs_are_found_by_their_recorded_spec_not_by_rebuilding_their_names(tmp
     data, cfg, specs = synthetic_pairs(), _static_config(), [{"sampler": "xy", "seed": 0}]
     trained = _static_runs(tmp_path, data, cfg, specs)
     folder = tmp_path / trained["run"].iloc[0]
-    spec = json.loads((folder / train.RUN_SPEC).read_text())
+    spec = json.loads((folder / runs.RUN_SPEC).read_text())
     assert spec["sampler"] == "xy" and spec["alpha"] == 0.0 and spec["config"]["learning_rate"] == 0.1
-    monkeypatch.setattr(train, "NAMED_FIELDS", tuple(f for f in train.NAMED_FIELDS if f != "weight_decay"))
-    assert train.run_name("xy", 0.5, 0, cfg, data) != trained["run"].iloc[0], "the naming changed"
-    found = train.find_runs(specs, data, config=cfg, models_dir=tmp_path)
+    monkeypatch.setattr(runs, "NAMED_FIELDS", tuple(f for f in runs.NAMED_FIELDS if f != "weight_decay"))
+    assert runs.run_name("xy", 0.5, 0, cfg, data) != trained["run"].iloc[0], "the naming changed"
+    found = runs.find_runs(specs, data, config=cfg, models_dir=tmp_path)
     assert found["path"].tolist() == trained["path"].tolist(), "yet the run is found where it is"
     again = _static_runs(tmp_path, data, cfg, specs)
     assert again["run"].tolist() == trained["run"].tolist(), "and not trained again"
     with pytest.raises(FileNotFoundError, match="not trained yet"):
-        train.find_runs(specs, data, config=_static_config(learning_rate=0.2), models_dir=tmp_path)
+        runs.find_runs(specs, data, config=_static_config(learning_rate=0.2), models_dir=tmp_path)
 
 
 def test_a_run_made_before_specs_is_found_by_its_name_and_one_with_an_unknown_setting_is_refused(tmp_path):
@@ -242,15 +245,15 @@ def test_a_run_made_before_specs_is_found_by_its_name_and_one_with_an_unknown_se
     data, cfg, specs = synthetic_pairs(), _static_config(), [{"sampler": "xy", "seed": 0}]
     trained = _static_runs(tmp_path, data, cfg, specs)
     folder = tmp_path / trained["run"].iloc[0]
-    (folder / train.RUN_SPEC).unlink()  # as a run trained before run specs existed
-    found = train.find_runs(specs, data, config=cfg, models_dir=tmp_path)
-    assert found["path"].tolist() == trained["path"].tolist() and (folder / train.RUN_SPEC).is_file(), \
+    (folder / runs.RUN_SPEC).unlink()  # as a run trained before run specs existed
+    found = runs.find_runs(specs, data, config=cfg, models_dir=tmp_path)
+    assert found["path"].tolist() == trained["path"].tolist() and (folder / runs.RUN_SPEC).is_file(), \
         "found by its name, and its spec recorded"
-    spec = json.loads((folder / train.RUN_SPEC).read_text())
+    spec = json.loads((folder / runs.RUN_SPEC).read_text())
     spec["config"]["retired_option"] = 3  # a setting a later version dropped
-    (folder / train.RUN_SPEC).write_text(json.dumps(spec))
+    (folder / runs.RUN_SPEC).write_text(json.dumps(spec))
     with pytest.raises(ValueError, match=r"setting\(s\) \['retired_option'\] that this version of hybridlib does not know"):
-        train.find_runs(specs, data, config=cfg, models_dir=tmp_path)
+        runs.find_runs(specs, data, config=cfg, models_dir=tmp_path)
 
 
 def test_a_config_field_added_later_still_matches_a_recorded_spec_at_its_default(tmp_path):
@@ -258,10 +261,10 @@ def test_a_config_field_added_later_still_matches_a_recorded_spec_at_its_default
 
     data, cfg, specs = synthetic_pairs(), _static_config(), [{"sampler": "xy", "seed": 0}]
     trained = _static_runs(tmp_path, data, cfg, specs)
-    path = tmp_path / trained["run"].iloc[0] / train.RUN_SPEC
+    path = tmp_path / trained["run"].iloc[0] / runs.RUN_SPEC
     spec = json.loads(path.read_text())
     del spec["config"]["lr_scheduler"]  # as recorded before the field existed
     path.write_text(json.dumps(spec))
-    assert train.find_runs(specs, data, config=cfg, models_dir=tmp_path)["path"].tolist() == trained["path"].tolist()
-    assert not train.spec_matches(spec, {**train.run_spec("xy", 0.5, 0, _static_config(lr_scheduler="cosine"),
-                                                           train._data_key(data))})
+    assert runs.find_runs(specs, data, config=cfg, models_dir=tmp_path)["path"].tolist() == trained["path"].tolist()
+    assert not runs.spec_matches(spec, {**runs.run_spec("xy", 0.5, 0, _static_config(lr_scheduler="cosine"),
+                                                           runs._data_key(data))})

@@ -8,8 +8,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from hybridlib import corpora
-from hybridlib.data import ChecksumError, MissingDataError
+from hybridlib.data import corpora
+from hybridlib.data.lareqa import ChecksumError, MissingDataError
 
 pytestmark = pytest.mark.data
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hybridlib import cost, runner
-from hybridlib.data import open_lareqa
-from hybridlib.train import TrainConfig
+from hybridlib import runner
+from hybridlib.training import cost
+from hybridlib.data.lareqa import open_lareqa
+from hybridlib.models.runs import TrainConfig
 
 from .tiny_models import build_tiny_xlmr
 

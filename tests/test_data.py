@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hybridlib import data
-from hybridlib.data import ChecksumError, DataError, MissingDataError, load_lareqa, parse_lareqa
+from hybridlib.data import lareqa as data
+from hybridlib.data.lareqa import ChecksumError, DataError, MissingDataError, load_lareqa, parse_lareqa
 
 from .conftest import toy_lareqa_json
 
@@ -139,7 +139,7 @@ def test_a_few_overwritten_bytes_in_a_real_gzip_name_the_file_and_the_fix(real_d
      "occurs 2 times"),
 ])
 def test_own_files_are_checked_and_named(tmp_path, mutate, message):
-    from hybridlib.data import load_lareqa_files
+    from hybridlib.data.lareqa import load_lareqa_files
 
     for lang in ("en", "de"):
         obj = toy_lareqa_json(lang, ["a", "b"])
@@ -152,7 +152,7 @@ def test_own_files_are_checked_and_named(tmp_path, mutate, message):
 
 
 def test_own_files_load_with_their_checksums(tmp_path):
-    from hybridlib.data import load_lareqa_files, sha256_file
+    from hybridlib.data.lareqa import load_lareqa_files, sha256_file
 
     for lang in ("en", "de"):
         (tmp_path / f"{lang}.json").write_text(json.dumps(toy_lareqa_json(lang, ["a", "b"])))

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hybridlib import data, domains
+from hybridlib.analysis import domains
+from hybridlib.data import lareqa as data
 
 from .conftest import toy_dataset
 from .test_train import synthetic_pairs

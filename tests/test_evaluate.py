@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score
 
-from hybridlib.evaluate import evaluate_datasets, evaluate_lareqa
-from hybridlib.models import normalize
+from hybridlib.scoring.evaluate import evaluate_datasets, evaluate_lareqa
+from hybridlib.models.encoder import normalize
 
 from .conftest import HashEncoder, PerfectEncoder, toy_dataset
 
@@ -138,7 +138,7 @@ def test_evaluate_datasets_checks_every_language_first():
 
 @pytest.mark.data
 def test_real_xquad_r_subset_with_perfect_encoder(real_data_dir):
-    from hybridlib.data import load_lareqa
+    from hybridlib.data.lareqa import load_lareqa
 
     ds = load_lareqa("xquad-r", ["en", "de", "th"], real_data_dir).subset(max_groups=30)
     ev = evaluate_lareqa(PerfectEncoder(ds), ds, progress=False)

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hybridlib import experiments, pairs
+from hybridlib.analysis import experiments
+from hybridlib.data import pairs
 
 from .conftest import HashEncoder, PerfectEncoder, toy_dataset
 from .test_comparison import compared_from, evaluation

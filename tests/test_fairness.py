@@ -1,4 +1,4 @@
-"""The language-fairness metrics of :mod:`hybridlib.bias` (MRC@k, PEER@k, TLR@k) on hand-computed cases."""
+"""The language-fairness metrics of :mod:`hybridlib.scoring.bias` (MRC@k, PEER@k, TLR@k) on hand-computed cases."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from hybridlib import bias
+from hybridlib.scoring import bias
 
 
 def test_mrc_is_100_for_parallel_queries_that_rank_alike_and_minus_100_for_reversed_ones():

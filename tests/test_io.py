@@ -9,7 +9,7 @@ import stat
 import numpy as np
 import pytest
 
-from hybridlib import _io
+from hybridlib.core import _io
 
 
 def _umask() -> int:

@@ -21,7 +21,7 @@ import nbformat
 import pytest
 
 from hybridlib import runner
-from hybridlib.paths import project_root
+from hybridlib.core.paths import project_root
 
 pytestmark = pytest.mark.browser
 

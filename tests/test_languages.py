@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hybridlib import comparison, data, languages, low_resource
+from hybridlib.analysis import low_resource
+from hybridlib.data import lareqa as data, languages
 
 from .conftest import HashEncoder, PerfectEncoder, toy_dataset
 from .test_comparison import compared_from, evaluation
@@ -25,7 +26,7 @@ def test_the_table_covers_both_sets_and_matches_the_cited_sizes():
 
 
 def test_every_corpus_language_has_a_size_or_is_named_as_missing_from_cc100():
-    from hybridlib import corpora
+    from hybridlib.data import corpora
 
     codes = sorted(set(corpora.ntrex_languages()) | set(corpora.afriqa_languages("test")))
     levels = languages.resource_levels(codes)

@@ -1,65 +1,97 @@
-"""The package's imports point down the pipeline (docs/package_map.md): a module imports only modules of its own stage
-or an earlier one, and analysis never imports training. The violations that stand today are listed by name
-(issue 25 removes them); a new one fails here, and so does a listed one that has gone (strike it from the list)."""
+"""The package is laid out by the pipeline's stages (docs/package_map.md): one subpackage a stage, and a module
+imports only modules of its own stage or an earlier one; analysis never imports training (it reads results and run
+specs). A new import against the pipeline fails here, as does a flat module outside the stages."""
 
 from __future__ import annotations
 
 import ast
+import importlib
+import sys
 from pathlib import Path
 
 import hybridlib
 
-STAGES = {  # in pipeline order
-    "foundation": ("paths", "_io", "encoders", "metrics", "bias"),
-    "data": ("data", "corpora", "languages", "translate", "pairs"),
-    "models": ("model_record", "e5_conversion", "models", "leakage"),
-    "scoring": ("evaluate", "miracl", "afriqa", "ntrex", "results", "mteb_adapter"),  # training validates with it
-    "training": ("samplers", "validation", "train", "cost"),
-    "analysis": ("comparison", "experiments", "domains", "sweeps", "length_curve", "low_resource", "paper", "plots"),
-    "entry": ("cli", "runner", "__init__"),
-}
-STAGE_OF = {module: i for i, modules in enumerate(STAGES.values()) for module in modules}
-# Standing violations (module -> module it should not import), to be removed by issue 25's layout
-KNOWN = {
-    ("pairs", "leakage"),
-    ("comparison", "train"), ("comparison", "validation"), ("comparison", "samplers"), ("experiments", "samplers"),
-    ("length_curve", "train"), ("length_curve", "validation"), ("low_resource", "samplers"), ("paper", "samplers"),
-    ("sweeps", "samplers"), ("sweeps", "train"),
-}
+STAGES = ("core", "data", "batching", "models", "scoring", "training", "analysis", "studies")  # in pipeline order
+ENTRY = ("cli", "runner", "__init__")  # the entry points, at the top: they may import any stage
+PACKAGE = Path(hybridlib.__file__).parent
+
+
+def stage_of(module: str) -> int:
+    """The position of ``hybridlib.<stage>.<name>`` in :data:`STAGES` (entry points after every stage)."""
+    parts = module.split(".")
+    return len(STAGES) if len(parts) < 2 or parts[1] in ENTRY else STAGES.index(parts[1])
+
+
+def module_names() -> dict[str, Path]:
+    """Every hybridlib module and package (a package by its ``__init__``), dotted, with its file."""
+    names = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        parts = parts[:-1] if parts[-1] == "__init__" else parts
+        names[".".join(("hybridlib", *parts))] = path
+    return names
 
 
 def imports() -> dict[str, set[str]]:
-    """Each hybridlib module's imports of other hybridlib modules (module-level and deferred)."""
-    folder = Path(hybridlib.__file__).parent
+    """Each hybridlib module (dotted) and the hybridlib modules it imports, module-level and deferred
+    (``from hybridlib.data import pairs`` imports ``hybridlib.data.pairs``; ``from hybridlib.data import open_lareqa``
+    imports the package ``hybridlib.data``)."""
+    names = module_names()
     found = {}
-    for path in folder.glob("*.py"):
+    for name, path in names.items():
         deps = set()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                deps |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
-        found[path.stem] = deps - {path.stem}
+            if isinstance(node, ast.ImportFrom) and node.level:
+                raise AssertionError(f"{name}: relative import; write hybridlib's imports in full")
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hybridlib"):
+                for alias in node.names:
+                    sub = f"{node.module}.{alias.name}"
+                    deps.add(sub if sub in names else node.module)
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names if a.name.startswith("hybridlib.")}
+        found[name] = deps - {name}
     return found
 
 
 def violations() -> set[tuple[str, str]]:
-    training, analysis = list(STAGES).index("training"), list(STAGES).index("analysis")
+    training, analysis = STAGES.index("training"), STAGES.index("analysis")
     bad = set()
     for module, deps in imports().items():
         for dep in deps:
-            if dep not in STAGE_OF:
-                continue
-            upward = STAGE_OF[dep] > STAGE_OF[module]
-            if upward or (STAGE_OF[module] == analysis and STAGE_OF[dep] == training):
+            upward = stage_of(dep) > stage_of(module)
+            if upward or (stage_of(module) == analysis and stage_of(dep) == training):
                 bad.add((module, dep))
     return bad
 
 
-def test_every_module_has_a_stage():
-    assert set(imports()) == set(STAGE_OF), "place a new module in STAGES (and docs/package_map.md)"
+def test_every_module_lives_in_a_stage():
+    flat = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem not in ENTRY)
+    assert not flat, f"modules outside the stages' subpackages: {flat}; place them in one (and in docs/package_map.md)"
+    packages = sorted(p.parent.name for p in PACKAGE.glob("*/__init__.py"))
+    assert packages == sorted(STAGES), f"subpackages {packages} differ from the stages {STAGES}"
+    for stage in STAGES:
+        assert importlib.import_module(f"hybridlib.{stage}").__doc__, \
+            f"hybridlib.{stage} has no docstring saying what it owns"
 
 
 def test_imports_point_down_the_pipeline_and_analysis_never_imports_training():
-    new = violations() - KNOWN
-    assert not new, f"imports against the pipeline: {sorted(new)}"
-    gone = KNOWN - violations()
-    assert not gone, f"these violations are gone, strike them from KNOWN: {sorted(gone)}"
+    assert not violations(), f"imports against the pipeline: {sorted(violations())}"
+
+
+def test_the_check_would_catch_an_upward_import(monkeypatch):
+    """The check itself: a data module importing training, or analysis importing training, is found."""
+    assert stage_of("hybridlib.data.pairs") < stage_of("hybridlib.training.train")
+    assert stage_of("hybridlib.analysis.comparison") > stage_of("hybridlib.training.train")
+    fake = {"hybridlib.data.pairs": {"hybridlib.training.train"},
+            "hybridlib.analysis.comparison": {"hybridlib.training.train", "hybridlib.models.runs"}}
+    monkeypatch.setattr(sys.modules[__name__], "imports", lambda: fake)
+    assert violations() == {("hybridlib.data.pairs", "hybridlib.training.train"),
+                            ("hybridlib.analysis.comparison", "hybridlib.training.train")}
+
+
+def test_the_package_map_names_every_module():
+    """docs/package_map.md lists every module, so the map cannot drift from the tree."""
+    text = (PACKAGE.parent / "docs" / "package_map.md").read_text(encoding="utf-8")
+    modules = [m for m, path in module_names().items() if path.name != "__init__.py"]
+    missing = sorted(m for m in modules if f"`{m.split('.')[-1]}`" not in text)
+    assert not missing, f"docs/package_map.md does not name {missing}"

@@ -8,9 +8,13 @@ import json
 import pandas as pd
 import pytest
 
-from hybridlib import leakage, models, pairs, train
-from hybridlib.evaluate import evaluate_lareqa
-from hybridlib.leakage import LeakageError
+from hybridlib.data import pairs
+from hybridlib.models import leakage, encoder as models
+from hybridlib.training import train
+from hybridlib.scoring.evaluate import evaluate_lareqa
+from hybridlib.models.leakage import LeakageError
+from hybridlib.models import runs
+from hybridlib.data import overlap
 
 from .conftest import HashEncoder, toy_dataset
 from .tiny_models import build_tiny_xlmr
@@ -32,7 +36,7 @@ def leaked_model(tmp_path_factory):
     root = tmp_path_factory.mktemp("leak")
     dataset = toy_dataset({"en": [f"g{i}" for i in range(8)], "de": [f"g{i}" for i in range(8)]})
     data = _pairs_of(dataset, ["g0", "g1", "g2", "g3"])
-    config = train.TrainConfig(model=str(build_tiny_xlmr(root / "tiny")), max_seq_length=16, batch_size=2,
+    config = runs.TrainConfig(model=str(build_tiny_xlmr(root / "tiny")), max_seq_length=16, batch_size=2,
                                max_steps=1, save_steps=1, logging_steps=1, warmup_ratio=0.0, device="cpu")
     path = train.fine_tune(config.model, data, sampler="xx", config=config, output_dir=root / "run", progress=False)
     return dataset, path
@@ -42,7 +46,7 @@ def test_the_record_beside_the_weights_holds_hashes_not_texts(leaked_model):
     _, path = leaked_model
     record = json.loads((path / leakage.TRAINED_ON).read_text())
     assert record["group_ids"] == ["copy-g0", "copy-g1", "copy-g2", "copy-g3"]
-    assert leakage.text_hash("en  question g0?") in record["text_hashes"], "whitespace-collapsed"
+    assert overlap.text_hash("en  question g0?") in record["text_hashes"], "whitespace-collapsed"
     assert not any("question" in h for h in record["text_hashes"])
 
 
@@ -105,7 +109,7 @@ def test_unverified_zero_shot_is_a_visible_warning():
 def test_a_damaged_record_is_named(leaked_model, tmp_path):
     import shutil
 
-    from hybridlib.models import ModelLoadError
+    from hybridlib.models.encoder import ModelLoadError
 
     dataset, path = leaked_model
     broken = tmp_path / "broken"

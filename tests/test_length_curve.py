@@ -7,8 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from hybridlib import length_curve, models, pairs, train, validation
-from hybridlib.models import load_encoder
+from hybridlib.data import pairs
+from hybridlib.models import encoder as models
+from hybridlib.scoring import validation
+from hybridlib.training import train
+from hybridlib.models.encoder import load_encoder
+from hybridlib.models import runs
+from hybridlib.studies import length_runs
 
 from .test_train import config, synthetic_pairs
 from .tiny_models import build_tiny_xlmr
@@ -30,7 +35,7 @@ def test_a_snapshot_at_step_k_is_the_model_of_a_k_step_run(tiny_xlmr, tmp_path):
                            output_dir=tmp_path / "long", progress=False, snapshot_steps=[2, 5])
     short = train.fine_tune(str(tiny_xlmr), data, sampler="hybrid", config=constant(tiny_xlmr, 2), seed=1,
                             output_dir=tmp_path / "short", progress=False)
-    kept = train.snapshots(tmp_path / "long")
+    kept = runs.snapshots(tmp_path / "long")
     assert list(kept) == [2, 5]
     text = ["es question 7?", "de answer 3."]
     np.testing.assert_allclose(load_encoder(kept[2]).encode(text), load_encoder(short).encode(text), rtol=1e-5,
@@ -52,7 +57,7 @@ def test_a_linear_schedule_does_not_give_the_short_run(tiny_xlmr, tmp_path):
     short = train.fine_tune(str(tiny_xlmr), data, sampler="xy", config=linear(3), seed=1,
                             output_dir=tmp_path / "short", progress=False)
     text = ["es question 7?"]
-    assert not np.allclose(load_encoder(train.snapshots(tmp_path / "long")[3]).encode(text),
+    assert not np.allclose(load_encoder(runs.snapshots(tmp_path / "long")[3]).encode(text),
                            load_encoder(short).encode(text), rtol=1e-5, atol=1e-6)
 
 
@@ -80,13 +85,13 @@ def test_validation_loss_is_the_in_batch_infonce_by_hand(tiny_xlmr):
 def test_snapshots_carry_the_held_out_loss_and_the_curve_lists_them(tiny_xlmr, tmp_path):
     split = pairs.split_by_group(synthetic_pairs(40), 0.3, seed=0)
     specs = [{"sampler": "xy", "seed": 0}, {"sampler": "hybrid", "seed": 0}]
-    rows = length_curve.train_length_runs(specs, split["train"], config=constant(tiny_xlmr, 4), steps=[4, 2],
+    rows = length_runs.train_length_runs(specs, split["train"], config=constant(tiny_xlmr, 4), steps=[4, 2],
                                           models_dir=tmp_path / "m", validation_set=split["validation"],
                                           progress=False)
     assert list(rows.steps) == [2, 4, 2, 4] and list(rows.sampler) == ["xy", "xy", "hybrid", "hybrid"]
     assert rows.validation_loss.notna().all() and (rows.validation_loss > 0).all()
     assert rows.run.str.endswith(("@2", "@4")).all()
-    again = length_curve.train_length_runs(specs, split["train"], config=constant(tiny_xlmr, 4), steps=[2, 4],
+    again = length_runs.train_length_runs(specs, split["train"], config=constant(tiny_xlmr, 4), steps=[2, 4],
                                            models_dir=tmp_path / "m", validation_set=split["validation"],
                                            progress=False)
     assert again.equals(rows), "a finished curve is read back, not trained again"
@@ -96,16 +101,16 @@ def test_snapshots_carry_the_held_out_loss_and_the_curve_lists_them(tiny_xlmr, t
                                           ("20", "list"), ([2, 2.5], "whole")])
 def test_bad_lengths_are_refused(steps, match):
     with pytest.raises(ValueError, match=match):
-        length_curve.checked_steps(steps)
+        length_runs.checked_steps(steps)
 
 
 def test_a_schedule_that_decays_is_refused_for_a_curve(tiny_xlmr):
     with pytest.raises(ValueError, match="constant_with_warmup"):
-        length_curve.length_config(config(tiny_xlmr, max_steps=4), [2, 4])
+        length_runs.length_config(config(tiny_xlmr, max_steps=4), [2, 4])
     with pytest.raises(ValueError, match="max_steps"):
-        length_curve.length_config(constant(tiny_xlmr, 8), [2, 4])
+        length_runs.length_config(constant(tiny_xlmr, 8), [2, 4])
     with pytest.raises(ValueError, match="shorter than the shortest"):
-        length_curve.length_config(constant(tiny_xlmr, 4), [1, 4])
+        length_runs.length_config(constant(tiny_xlmr, 4), [1, 4])
     with pytest.raises(ValueError, match="lr_scheduler must be one of"):
         config(tiny_xlmr, lr_scheduler="exp")
     with pytest.raises(ValueError, match="warmup_steps"):

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hybridlib import low_resource, results
+from hybridlib.analysis import low_resource
+from hybridlib.scoring import results
 
 
 def test_stored_tables_compute_once_then_read_back_and_recompute_a_damaged_record(tmp_path):
@@ -81,7 +82,7 @@ def test_gain_trend_finds_hybrid_leading_where_data_is_scarcest():
 
 
 def test_conversion_gap_flags_languages_far_below_the_published_figure():
-    from hybridlib.ntrex import published_bitext
+    from hybridlib.scoring.ntrex import published_bitext
 
     published = published_bitext()[0].set_index("lang")["published_f1"]
     ours = pd.DataFrame({"lang": ["ha", "de"], "f1": [published["ha"] - 0.2, published["de"] - 0.01]})
@@ -98,7 +99,7 @@ def tiny(tmp_path_factory):
 
 
 def test_score_afriqa_scores_both_queries_and_reads_back_without_a_model(tiny, tmp_path, monkeypatch):
-    from hybridlib import afriqa
+    from hybridlib.scoring import afriqa
 
     table = pd.DataFrame({
         "id": ["ha:1", "ha:2", "sw:1"], "lang": ["ha", "ha", "sw"],

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score
 
-from hybridlib import bias, metrics
+from hybridlib.scoring import bias, metrics
 
 
 def test_hand_computed_pool_with_a_tie():

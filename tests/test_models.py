@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hybridlib import models
-from hybridlib.models import ModelLoadError, embed_texts, load_encoder, resolve_model
+from hybridlib.models import encoder as models
+from hybridlib.models.encoder import ModelLoadError, embed_texts, load_encoder, resolve_model
 
 from .conftest import HashEncoder
 from .tiny_models import build_tiny_xlmr
@@ -146,8 +146,8 @@ def test_a_damaged_embedding_chunk_is_named_dropped_and_recomputed(tmp_path):
 
 def test_every_door_scores_at_one_default_length(tmp_path):
     """Fault 3: the CLI and load_encoder scored at the model's own 512 tokens where every scale uses 64."""
-    from hybridlib import encoders
-    from hybridlib.models import default_max_seq_length
+    from hybridlib.models import registry as encoders
+    from hybridlib.models.encoder import default_max_seq_length
     from hybridlib.runner import load_parameters
 
     path = build_tiny_xlmr(tmp_path / "tiny-xlmr")
@@ -161,7 +161,7 @@ def test_every_door_scores_at_one_default_length(tmp_path):
 @pytest.mark.model
 def test_a_damaged_built_encoder_is_rebuilt_naming_it(tmp_path, monkeypatch):
     """Fault 16: a truncated encoder under build/cache/encoders/ made every later run fail."""
-    from hybridlib import models
+    from hybridlib.models import encoder as models
 
     monkeypatch.setattr(models, "ENCODER_CACHE", str(tmp_path))
     folder = models.e5_path()
@@ -175,7 +175,7 @@ def test_a_damaged_built_encoder_is_rebuilt_naming_it(tmp_path, monkeypatch):
 def test_bf16_casts_the_weights_where_native_and_falls_back_with_a_warning(tmp_path, monkeypatch):
     import torch
 
-    from hybridlib import models
+    from hybridlib.models import encoder as models
 
     with pytest.raises(ValueError, match="precision must be one of"):
         models.resolve_precision("fp16")

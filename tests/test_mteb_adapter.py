@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hybridlib import miracl, models, mteb_adapter
+from hybridlib.models import encoder as models
+from hybridlib.scoring import miracl, mteb_adapter
 
 pytestmark = pytest.mark.model
 

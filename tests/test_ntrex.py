@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hybridlib.ntrex import pooled_ranking
+from hybridlib.scoring.ntrex import pooled_ranking
 
 
 def test_pooled_ranking_on_a_hand_made_case():
@@ -33,8 +33,8 @@ def test_every_line_must_be_there_in_every_language():
 
 
 def test_bitext_table_mines_from_the_pivot_into_every_other_language():
-    from hybridlib.metrics import bitext_mining
-    from hybridlib.ntrex import bitext_table
+    from hybridlib.scoring.metrics import bitext_mining
+    from hybridlib.scoring.ntrex import bitext_table
 
     eye = np.eye(3, dtype=np.float32)
     # rows out of line order on purpose: de given as lines 2, 0, 1; fr has lines 0 and 1 swapped
@@ -51,8 +51,8 @@ def test_bitext_table_mines_from_the_pivot_into_every_other_language():
 
 
 def test_the_published_figures_name_their_source_and_cover_every_staged_language():
-    from hybridlib import corpora
-    from hybridlib.ntrex import published_bitext
+    from hybridlib.data import corpora
+    from hybridlib.scoring.ntrex import published_bitext
 
     table, source = published_bitext()
     assert set(table["lang"]) == set(corpora.ntrex_languages()) - {"en"}
@@ -62,7 +62,7 @@ def test_the_published_figures_name_their_source_and_cover_every_staged_language
 
 
 def test_fairness_of_a_perfect_pool_finds_every_translation_and_never_the_sentence_itself():
-    from hybridlib.ntrex import fairness
+    from hybridlib.scoring.ntrex import fairness
 
     eye = np.eye(4, dtype=np.float32)
     emb = np.concatenate([eye, eye, eye])  # three languages, four lines, translations identical

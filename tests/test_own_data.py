@@ -8,8 +8,11 @@ import json
 import pandas as pd
 import pytest
 
-from hybridlib import comparison, data, leakage, plots, runner
-from hybridlib.evaluate import evaluate_lareqa, evaluate_datasets
+from hybridlib import runner
+from hybridlib.analysis import comparison, plots
+from hybridlib.data import lareqa as data
+from hybridlib.scoring.evaluate import evaluate_lareqa, evaluate_datasets
+from hybridlib.data import overlap
 
 from .conftest import HashEncoder, toy_lareqa_json
 
@@ -34,7 +37,7 @@ def test_a_folder_is_opened_evaluated_and_guarded_like_a_built_in_set(own):
     pd.testing.assert_frame_equal(by_path.per_query, by_object.per_query)
     assert set(evaluate_datasets(HashEncoder(), [str(own)], languages=["en"], progress=False)[str(own)].languages) == {"en"}
     rows = pd.DataFrame({"group_id": ["o1", "x"], "query": ["q", "q2"], "passage": ["p", "en answer o3."]})
-    leaks = leakage.find_leaks(rows, str(own))
+    leaks = overlap.find_leaks(rows, str(own))
     assert list(leaks["reason"]) == ["group id", "passage text"]
     with pytest.raises(ValueError, match="unknown dataset"):
         data.open_lareqa(str(own.parent / "missing"))
@@ -113,7 +116,7 @@ def test_the_documented_minimal_file_is_valid(tmp_path):
     """Fault 4: the format was described only in a docstring; the page's example must load as written."""
     import re
 
-    from hybridlib.paths import project_root
+    from hybridlib.core.paths import project_root
 
     page = (project_root() / "docs" / "own_data.md").read_text()
     example = json.loads(re.search(r"```json\n(.*?)```", page, re.S).group(1))

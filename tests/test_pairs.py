@@ -7,10 +7,11 @@ import json
 import pandas as pd
 import pytest
 
-from hybridlib import pairs
-from hybridlib.model_record import ModelRecord, remember
-from hybridlib.leakage import LeakageError, find_leaks, guard_evaluation
-from hybridlib.evaluate import evaluate_lareqa
+from hybridlib.data import pairs
+from hybridlib.models.model_record import ModelRecord, remember
+from hybridlib.data.overlap import find_leaks
+from hybridlib.models.leakage import LeakageError, guard_evaluation
+from hybridlib.scoring.evaluate import evaluate_lareqa
 
 from .conftest import HashEncoder, toy_dataset
 from .test_translate import Recorder
@@ -101,7 +102,7 @@ def test_training_on_an_evaluation_set_is_refused(real_data_dir):
 
 @pytest.mark.data
 def test_guard_catches_group_ids_and_texts_from_the_evaluation_set(real_data_dir, tmp_path):
-    from hybridlib.data import load_lareqa
+    from hybridlib.data.lareqa import load_lareqa
 
     x = load_lareqa("xquad-r", ["en"], real_data_dir)
     q = x.questions.iloc[0]
@@ -168,7 +169,7 @@ def test_a_misspelt_training_source_is_named_not_sent_to_the_hub():
 
 
 def test_a_folder_of_own_lareqa_files_is_a_training_source(real_data_dir, tmp_path):
-    from hybridlib.data import lareqa_from_squad, read_json
+    from hybridlib.data.lareqa import lareqa_from_squad, read_json
 
     from .conftest import toy_lareqa_json
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hybridlib import paper
-from hybridlib.paths import project_root
-from hybridlib.samplers import kind_label
+from hybridlib.analysis import paper
+from hybridlib.core.paths import project_root
+from hybridlib.batching.samplers import kind_label
 
 
 def test_packaged_copy_equals_the_shared_file():
@@ -20,7 +20,7 @@ def test_packaged_copy_equals_the_shared_file():
     shared = next((p for p in candidates if p.is_file()), None)
     if shared is None:
         pytest.skip("no ../shared/paper beside the checkout")
-    ours = Path(paper.__file__).parent / "resources" / "reported_results.csv"
+    ours = Path(paper.__file__).parents[1] / "resources" / "reported_results.csv"
     assert ours.read_bytes() == shared.read_bytes()
 
 

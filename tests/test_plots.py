@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from hybridlib import plots  # noqa: E402
+from hybridlib.analysis import plots  # noqa: E402
 
 
 def test_heatmap_saved_as_png_and_pdf(tmp_path):
@@ -32,7 +32,7 @@ def test_table_round_trips_through_csv(tmp_path):
 
 
 def test_margin_bars_mark_the_significant_margins():
-    from hybridlib import plots
+    from hybridlib.analysis import plots
 
     tests = pd.DataFrame({"metric": "map", "setting": ["mono", "cross", "mono", "cross"], "sampler": ["a", "a", "b", "b"],
                           "scored on": "x", "margin": [0.01, -0.02, 0.0, 0.03], "p_value": [0.5, 0.01, 0.9, 0.04]})

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hybridlib import results
+from hybridlib.scoring import results
 
 from .conftest import toy_lareqa_json
 from .tiny_models import build_tiny_xlmr
@@ -55,7 +55,7 @@ def test_a_second_consumer_reads_the_record_and_loads_no_model(setup, monkeypatc
                                     {"languages": ["en"]}, {"candidate_text": "sentence+context"},
                                     {"precision": "fp32"}])
 def test_a_changed_key_field_computes_a_new_record(setup, monkeypatch, change):
-    from hybridlib import models
+    from hybridlib.models import encoder as models
 
     monkeypatch.setattr(models, "bf16_support", lambda: (True, "test"))  # bf16 acts, whatever this CPU has
     model, data, store = setup
@@ -70,7 +70,7 @@ def test_the_key_reads_the_model_record_and_survives_a_moved_folder(setup, tmp_p
     """The record's fingerprint is the model's content: a copy of the folder elsewhere is the same model."""
     import shutil
 
-    from hybridlib import models
+    from hybridlib.models import encoder as models
 
     model, data, store = setup
     first = results.score_lareqa(model, str(data), store_dir=store, max_groups=5, precision="fp32")
@@ -94,7 +94,7 @@ def test_a_damaged_record_is_computed_again(setup, monkeypatch):
 
 def test_two_subsets_of_one_set_are_two_records_and_a_lookup_computes_nothing(setup, monkeypatch):
     """A set cut by groups keeps its name and has no max_groups: the key tells the cuts apart by their items."""
-    from hybridlib.data import load_lareqa_files
+    from hybridlib.data.lareqa import load_lareqa_files
 
     model, data, store = setup
     full = load_lareqa_files(data)

@@ -34,7 +34,7 @@ def test_the_four_scales_have_parameter_files_whose_values_pass_the_checks():
 
 @pytest.mark.parametrize("scale", runner.scales())
 def test_each_scale_sets_every_parameter_of_every_notebook(scale):
-    from hybridlib.train import TrainConfig
+    from hybridlib.models.runs import TrainConfig
 
     params = runner.load_parameters(scale)
     declared = set().union(*(runner.declared_parameters(nb) for nb in runner.select_notebooks()))
@@ -312,7 +312,7 @@ def test_a_second_runner_on_the_same_build_tree_is_refused_naming_the_holder(tmp
     ({"ntrex_full_bitext": "no"}, "ntrex_full_bitext must be true or false"),
 ])
 def test_every_value_is_checked_before_stage_01(tmp_path, override, message):
-    from hybridlib.models import ModelLoadError
+    from hybridlib.models.encoder import ModelLoadError
 
     with pytest.raises((ValueError, TypeError, ModelLoadError), match=message):
         runner.run("smoke", output_dir=tmp_path / "out", overrides=override)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hybridlib.samplers import (KINDS, PairMeta, ParallelBatchSampler, SamplerError, default_batches,
+from hybridlib.batching.samplers import (KINDS, PairMeta, ParallelBatchSampler, SamplerError, default_batches,
                                 group_collisions, make_sampler)
 
 
@@ -63,7 +63,7 @@ def test_xx_mixes_languages_and_xx_mono_does_not():
 
 
 def test_the_kind_table_names_runs_and_alpha_as_before():
-    from hybridlib.samplers import KIND_TABLE, acting_alpha, kind_label, run_stem
+    from hybridlib.batching.samplers import KIND_TABLE, acting_alpha, kind_label, run_stem
 
     assert KINDS == ("xx-mono", "xy", "hybrid", "xx") and "any" in KIND_TABLE and "any" not in KINDS
     assert [kind_label(k) for k in KINDS] == ["X-X-mono", "X-Y", "hybrid", "X-X"] and kind_label("zero-shot") == "zero-shot"
@@ -191,7 +191,7 @@ def test_any_mixes_kinds_without_repeating_a_group():
 
 
 def test_batch_statistics_count_kinds_and_repeats():
-    from hybridlib.samplers import batch_statistics, sampled_rows
+    from hybridlib.batching.samplers import batch_statistics, sampled_rows
 
     sampled = sampled_rows(META, batch_size=8, alpha=0.5, seed=0)
     stats = batch_statistics(sampled)
@@ -203,7 +203,7 @@ def test_batch_statistics_count_kinds_and_repeats():
 
 
 def test_false_negatives_are_counted_per_ordered_pair_of_one_group():
-    from hybridlib.samplers import false_negatives_per_batch
+    from hybridlib.batching.samplers import false_negatives_per_batch
 
     group = np.array([1, 1, 2, 3, 3, 3, 4])
     table = false_negatives_per_batch([[0, 1, 2, 3, 4, 5], [2, 6]], group)
@@ -220,7 +220,7 @@ def toy_pair_dataset(n_groups=12, langs=("de", "en", "es")):
 
 
 def test_reference_samplers_are_sentence_transformers_own_and_seeded():
-    from hybridlib.samplers import reference_sampler
+    from hybridlib.batching.samplers import reference_sampler
 
     ds = toy_pair_dataset()
     texts = ds.select_columns(["query", "passage"])
@@ -237,7 +237,7 @@ def test_reference_samplers_are_sentence_transformers_own_and_seeded():
 
 
 def test_false_negative_rates_are_zero_for_group_free_batches_only():
-    from hybridlib.samplers import false_negative_rates, reference_sampler
+    from hybridlib.batching.samplers import false_negative_rates, reference_sampler
 
     ds = toy_pair_dataset()
     rates = false_negative_rates(ds, ["any", "hybrid", "st-default", "st-no-duplicates"], batch_size=8, seed=0)
@@ -253,12 +253,12 @@ def test_false_negative_rates_are_zero_for_group_free_batches_only():
 
 def test_no_module_but_samplers_tests_a_sampler_by_its_name():
     """Issue 25: what a kind draws, how it is named and whether it takes alpha was decided by ``if kind == ...`` in
-    several modules; now the registry of hybridlib.samplers holds it and every other module asks it."""
+    several modules; now the registry of hybridlib.batching.samplers holds it and every other module asks it."""
     import ast
     from pathlib import Path
 
     import hybridlib
-    from hybridlib.samplers import SAMPLER_NAMES
+    from hybridlib.batching.samplers import SAMPLER_NAMES
 
     found = []
     for path in sorted(Path(hybridlib.__file__).parent.rglob("*.py")):
@@ -274,7 +274,7 @@ def test_no_module_but_samplers_tests_a_sampler_by_its_name():
 
 
 def test_the_registry_says_what_each_sampler_is():
-    from hybridlib import samplers
+    from hybridlib.batching import samplers
 
     assert samplers.PROPOSED == "hybrid" and samplers.SAMPLERS["hybrid"].takes_alpha
     assert [samplers.SAMPLERS[k].acting_alpha(0.3) for k in ("xx-mono", "xy", "hybrid", "xx", "any")] == [1.0, 0.0, 0.3, None, None]

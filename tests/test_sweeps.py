@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from hybridlib import sweeps
-from hybridlib.evaluate import evaluate_lareqa
-from hybridlib.models import load_encoder
-from hybridlib.samplers import SamplerError
+from hybridlib.studies import sweeps
+from hybridlib.scoring.evaluate import evaluate_lareqa
+from hybridlib.models.encoder import load_encoder
+from hybridlib.batching.samplers import SamplerError
 
 from .conftest import toy_dataset
 from .test_train import config, synthetic_pairs, tiny_xlmr  # noqa: F401 - the fixture
@@ -43,7 +43,7 @@ def test_a_sweep_scores_every_run_removes_its_model_and_resumes_from_scores(tiny
     def no_training(*args, **kwargs):
         raise AssertionError("a scored run was trained again")
 
-    from hybridlib import results
+    from hybridlib.scoring import results
 
     monkeypatch.setattr(sweeps, "fine_tune", no_training)
     monkeypatch.setattr(results, "load_encoder", no_training)

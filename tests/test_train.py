@@ -14,10 +14,15 @@ import pandas as pd
 import pytest
 from transformers import TrainerCallback
 
-from hybridlib import comparison, models, pairs, train, validation
-from hybridlib.models import ModelLoadError, load_encoder
-from hybridlib.paths import project_root
-from hybridlib.samplers import SamplerError
+from hybridlib.analysis import comparison
+from hybridlib.data import pairs
+from hybridlib.models import encoder as models
+from hybridlib.scoring import validation
+from hybridlib.training import train
+from hybridlib.models.encoder import ModelLoadError, load_encoder
+from hybridlib.core.paths import project_root
+from hybridlib.batching.samplers import SamplerError
+from hybridlib.models import runs
 
 from .tiny_models import build_tiny_labse, build_tiny_xlmr
 
@@ -47,7 +52,7 @@ def tiny_xlmr(tmp_path_factory):
 def config(model, **kw):
     values = dict(model=str(model), max_seq_length=16, batch_size=4, max_steps=3, save_steps=1, logging_steps=1,
                   warmup_ratio=0.0, device="cpu")
-    return train.TrainConfig(**{**values, **kw})
+    return runs.TrainConfig(**{**values, **kw})
 
 
 def test_fine_tune_saves_a_model_with_its_record(tiny_xlmr, tmp_path):
@@ -58,7 +63,7 @@ def test_fine_tune_saves_a_model_with_its_record(tiny_xlmr, tmp_path):
     assert (record["sampler"], record["alpha"], record["seed"]) == ("hybrid", 0.25, 3)
     assert record["sources"] == ["toy"] and record["config"]["batch_size"] == 4
     assert record["best_checkpoint"], "best checkpoint by validation loss"
-    curve = train.loss_curve(path)
+    curve = runs.loss_curve(path)
     assert curve.loss.notna().sum() == 3 and curve.eval_loss.notna().sum() >= 1
     model = load_encoder(path)
     record = models.model_record(model)
@@ -108,7 +113,7 @@ def test_resume_after_an_interruption_continues_the_same_run(tiny_xlmr, tmp_path
                               output_dir=tmp_path / "cut", progress=False)
     record = json.loads((resumed / "hybridlib_training.json").read_text())
     assert record["resumed_from"].endswith("checkpoint-2")
-    a, b = train.loss_curve(whole), train.loss_curve(resumed)
+    a, b = runs.loss_curve(whole), runs.loss_curve(resumed)
     late = lambda c: c[c.step > 2].loss.dropna().to_numpy()
     np.testing.assert_allclose(late(b), late(a), rtol=1e-4)
     np.testing.assert_allclose(load_encoder(resumed).encode(["en question 3?"]),
@@ -124,7 +129,7 @@ def test_a_run_without_checkpoints_writes_none_and_trains_the_same_model(tiny_xl
                            progress=False, prune_checkpoints=False, checkpoints=False)
     assert len(list((tmp_path / "kept" / "checkpoints").glob("checkpoint-*"))) == 2  # save_total_limit
     assert not list((tmp_path / "bare").rglob("checkpoint-*"))
-    np.testing.assert_allclose(train.loss_curve(bare).loss.dropna(), train.loss_curve(kept).loss.dropna(), rtol=1e-6)
+    np.testing.assert_allclose(runs.loss_curve(bare).loss.dropna(), runs.loss_curve(kept).loss.dropna(), rtol=1e-6)
     np.testing.assert_allclose(load_encoder(bare).encode(["de question 5?"]),
                                load_encoder(kept).encode(["de question 5?"]), rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match="checkpoints=False cannot keep the best checkpoint"):
@@ -135,15 +140,15 @@ def test_a_run_without_checkpoints_writes_none_and_trains_the_same_model(tiny_xl
 
 @pytest.mark.parametrize("name, builder", [("paper-xlmr", build_tiny_xlmr), ("paper-labse", build_tiny_labse)])
 def test_paper_configs_load_and_run_a_step_on_a_tiny_model_of_their_architecture(name, builder, tmp_path):
-    paper = train.TrainConfig.load(name)
+    paper = runs.TrainConfig.load(name)
     assert (paper.learning_rate, paper.weight_decay, paper.batch_size) == (3e-5, 0.01, 100)
     assert paper.model in ("xlm-roberta-base", "sentence-transformers/LaBSE")
     tiny = builder(tmp_path / "tiny")
-    cfg = train.TrainConfig.load(name, model=str(tiny), max_steps=1, batch_size=4, save_steps=1, device="cpu",
+    cfg = runs.TrainConfig.load(name, model=str(tiny), max_steps=1, batch_size=4, save_steps=1, device="cpu",
                                  max_seq_length=16, select_by="loss", logging_steps=1)
     path = train.fine_tune(cfg.model, synthetic_pairs(), sampler="hybrid", alpha=0.5, config=cfg,
                            output_dir=tmp_path / "run", progress=False)
-    assert train.loss_curve(path).loss.notna().sum() == 1
+    assert runs.loss_curve(path).loss.notna().sum() == 1
 
 
 def test_bad_inputs_fail_before_training(tiny_xlmr, tmp_path):
@@ -158,9 +163,9 @@ def test_bad_inputs_fail_before_training(tiny_xlmr, tmp_path):
         train.fine_tune(str(tiny_xlmr), data.remove_columns("group_id"), config=config(tiny_xlmr),
                         output_dir=tmp_path / "d")
     with pytest.raises(ValueError, match="no training config 'huge'"):
-        train.TrainConfig.load("huge")
+        runs.TrainConfig.load("huge")
     with pytest.raises(ValueError, match="unknown setting"):
-        train.TrainConfig.load("smoke", batchsize=3)
+        runs.TrainConfig.load("smoke", batchsize=3)
     with pytest.raises(ValueError, match="batch_size must be positive"):
         config(tiny_xlmr, batch_size=0)
     assert not any((tmp_path / d / "final").exists() for d in "abcd")
@@ -174,7 +179,7 @@ def test_two_processes_train_on_the_same_kind_at_each_step(tiny_xlmr, tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(project_root())}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
-           "-m", "hybridlib.train", "--training-set", str(tmp_path / "training"), "--sampler", "hybrid",
+           "-m", "hybridlib.training.train", "--training-set", str(tmp_path / "training"), "--sampler", "hybrid",
            "--alpha", "0.5", "--config", "smoke", "--set", f"model={tiny_xlmr}", "--set", "max_seq_length=16",
            "--set", "batch_size=3", "--set", "max_steps=6", "--set", "save_steps=6", "--set", "device=cpu",
            "--no-validation", "--record-batches", "--output", str(out)]
@@ -194,18 +199,18 @@ def test_two_processes_train_on_the_same_kind_at_each_step(tiny_xlmr, tmp_path):
 
 
 def test_train_runs_skips_finished_runs_and_static_grid_model(tmp_path):
-    from hybridlib.models import build_static_encoder
+    from hybridlib.models.encoder import build_static_encoder
 
     data = synthetic_pairs()
     texts = list(data["query"]) + list(data["passage"])
-    cfg = train.TrainConfig(model="static", max_seq_length=None, batch_size=4, max_steps=3, save_steps=3,
+    cfg = runs.TrainConfig(model="static", max_seq_length=None, batch_size=4, max_steps=3, save_steps=3,
                             logging_steps=1, learning_rate=0.1, warmup_ratio=0.0)
-    runs = [{"sampler": "hybrid", "alpha": a, "seed": 0} for a in (0.0, 1.0)]
+    specs = [{"sampler": "hybrid", "alpha": a, "seed": 0} for a in (0.0, 1.0)]
     built = []
     make = lambda s: built.append(s) or build_static_encoder(texts, vocab_size=100, dim=8, seed=s)
-    first = train.train_runs(runs, data, config=cfg, models_dir=tmp_path, build_model=make, progress=False)
+    first = train.train_runs(specs, data, config=cfg, models_dir=tmp_path, build_model=make, progress=False)
     assert [r.rsplit("-", 1)[0] for r in first.run] == ["hybrid-a0-s0", "hybrid-a1-s0"] and len(built) == 2
-    again = train.train_runs(runs, data, config=cfg, models_dir=tmp_path, build_model=make, progress=False)
+    again = train.train_runs(specs, data, config=cfg, models_dir=tmp_path, build_model=make, progress=False)
     assert list(again.path) == list(first.path) and len(built) == 2, "finished runs build no model"
     table = comparison.validation_table(first, data)
     direct = validation.validation_map(load_encoder(first.path[0]), data.to_pandas(), query_prefix="Query: ",
@@ -217,7 +222,7 @@ def test_train_runs_skips_finished_runs_and_static_grid_model(tmp_path):
 
 def test_validation_map_matches_the_lareqa_protocol_for_a_perfect_encoder():
     from .conftest import PerfectEncoder
-    from hybridlib.data import LareqaDataset
+    from hybridlib.data.lareqa import LareqaDataset
 
     table = synthetic_pairs().to_pandas()
     questions, candidates = validation.validation_pool(table)
@@ -232,14 +237,14 @@ def test_a_finished_run_with_other_settings_is_not_reused(tiny_xlmr, tmp_path):
     train.fine_tune(str(tiny_xlmr), data, sampler="xy", config=cfg, output_dir=tmp_path / "run", progress=False)
     with pytest.raises(ValueError, match="other settings"):
         train.fine_tune(str(tiny_xlmr), data, sampler="xx", config=cfg, output_dir=tmp_path / "run")
-    names = {train.run_name("xy", 0.5, 0, c, d) for c, d in
+    names = {runs.run_name("xy", 0.5, 0, c, d) for c, d in
              ((cfg, data), (config(tiny_xlmr, max_steps=2), data), (cfg, data.select(range(10))))}
     assert len(names) == 3, "the folder name changes with the settings and with the data"
-    assert train.run_name("xy", 0.5, 0, cfg, data) == train.run_name("xy", 0.5, 0, cfg, synthetic_pairs())
+    assert runs.run_name("xy", 0.5, 0, cfg, data) == runs.run_name("xy", 0.5, 0, cfg, synthetic_pairs())
 
 
 def test_validation_batches_are_chosen_by_dataset_not_by_length():
-    from hybridlib.samplers import PairMeta
+    from hybridlib.batching.samplers import PairMeta
 
     train_set, eval_set = synthetic_pairs(24, seed=0), synthetic_pairs(24, seed=0)
     eval_set = eval_set.map(lambda r: {"group_id": "v" + r["group_id"]})  # other groups, the same length
@@ -255,14 +260,14 @@ def test_validation_batches_are_chosen_by_dataset_not_by_length():
 
 
 def test_prefixes_come_from_the_base_models_registry_entry(tmp_path):
-    assert (train.TrainConfig().query_prefix, train.TrainConfig().passage_prefix) == ("query: ", "passage: ")
-    minilm = train.TrainConfig(model="all-MiniLM-L6-v2")
+    assert (runs.TrainConfig().query_prefix, runs.TrainConfig().passage_prefix) == ("query: ", "passage: ")
+    minilm = runs.TrainConfig(model="all-MiniLM-L6-v2")
     assert (minilm.query_prefix, minilm.passage_prefix) == ("Query: ", "Passage: ")
-    own = train.TrainConfig(model="all-MiniLM-L6-v2", query_prefix="q> ", passage_prefix="p> ")
+    own = runs.TrainConfig(model="all-MiniLM-L6-v2", query_prefix="q> ", passage_prefix="p> ")
     assert (own.query_prefix, own.passage_prefix) == ("q> ", "p> ")
     for bad in (0, -3):
         with pytest.raises(ValueError, match="max_seq_length"):
-            train.TrainConfig(max_seq_length=bad)
+            runs.TrainConfig(max_seq_length=bad)
 
 
 def test_resume_skips_a_checkpoint_a_kill_left_incomplete_and_cleans_it(tiny_xlmr, tmp_path):
@@ -285,20 +290,20 @@ def test_resume_skips_a_checkpoint_a_kill_left_incomplete_and_cleans_it(tiny_xlm
 
 
 def test_a_config_field_added_later_renames_no_run_unless_it_is_set():
-    @dataclasses.dataclass
-    class Extended(train.TrainConfig):
+    @dataclasses.dataclass(frozen=True)
+    class Extended(runs.TrainConfig):
         new_option: int = 0
 
     data = synthetic_pairs(n_groups=8)
-    base = train.run_name("hybrid", 0.5, 0, train.TrainConfig(model="m"), data)
-    assert train.run_name("hybrid", 0.5, 0, Extended(model="m"), data) == base
-    assert train.run_name("hybrid", 0.5, 0, Extended(model="m", new_option=1), data) != base
-    assert train.run_name("hybrid", 0.5, 0, train.TrainConfig(model="m", batch_size=8), data) != base
+    base = runs.run_name("hybrid", 0.5, 0, runs.TrainConfig(model="m"), data)
+    assert runs.run_name("hybrid", 0.5, 0, Extended(model="m"), data) == base
+    assert runs.run_name("hybrid", 0.5, 0, Extended(model="m", new_option=1), data) != base
+    assert runs.run_name("hybrid", 0.5, 0, runs.TrainConfig(model="m", batch_size=8), data) != base
 
 
 def test_a_run_is_evaluated_at_the_length_it_was_trained_with(tiny_xlmr, tmp_path):
-    from hybridlib.comparison import evaluate_runs
-    from hybridlib.models import default_max_seq_length
+    from hybridlib.analysis.comparison import evaluate_runs
+    from hybridlib.models.encoder import default_max_seq_length
 
     from .conftest import toy_dataset
 
@@ -346,9 +351,9 @@ def test_bf16_training_runs_under_autocast_and_the_model_record_says_so(tiny_xlm
                                    progress=False, checkpoints=False)
     assert seen and not any(seen) and models.model_record(fallback).precision == "fp32"
     fp32 = config(tiny_xlmr, precision="fp32")
-    assert train.run_name("xy", 0.5, 0, fp32, data) == train.run_name("xy", 0.5, 0, config(tiny_xlmr), data)
-    assert train.run_name("xy", 0.5, 0, config(tiny_xlmr, precision="bf16"), data) != \
-        train.run_name("xy", 0.5, 0, fp32, data), "a bf16 run is another run"
+    assert runs.run_name("xy", 0.5, 0, fp32, data) == runs.run_name("xy", 0.5, 0, config(tiny_xlmr), data)
+    assert runs.run_name("xy", 0.5, 0, config(tiny_xlmr, precision="bf16"), data) != \
+        runs.run_name("xy", 0.5, 0, fp32, data), "a bf16 run is another run"
     with pytest.raises(ValueError, match="precision must be one of"):
         config(tiny_xlmr, precision="fp16")
 

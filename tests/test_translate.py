@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from hybridlib import translate as mt
+from hybridlib.data import translate as mt
 
 from .tiny_models import build_tiny_marian
 
