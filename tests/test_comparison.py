@@ -268,3 +268,39 @@ def test_a_config_field_added_later_still_matches_a_recorded_spec_at_its_default
     assert runs.find_runs(specs, data, config=cfg, models_dir=tmp_path)["path"].tolist() == trained["path"].tolist()
     assert not runs.spec_matches(spec, {**runs.run_spec("xy", 0.5, 0, _static_config(lr_scheduler="cosine"),
                                                            runs._data_key(data))})
+
+
+def test_a_runs_identity_is_a_hash_of_its_whole_spec_recorded_in_its_folder(tmp_path):
+    """Issue 25, item 1: the identity changes where the spec does (any field, not only named ones) and only there:
+    a field at its default (as one added since) leaves it alone; the folder's run_spec.json records it."""
+    import json
+
+    data = synthetic_pairs()
+    key = runs._data_key(data)
+    base = runs.run_spec("xy", 0.5, 0, _static_config(), key)
+    ident = runs.spec_id(base)
+    assert runs.spec_id({**base, "config": {k: v for k, v in base["config"].items() if k != "lr_scheduler"}}) == ident
+    for changed in ({"logging_steps": 2}, {"precision": "bf16"}, {"warmup_steps": 0}):  # not all are in NAMED_FIELDS
+        assert runs.spec_id(runs.run_spec("xy", 0.5, 0, _static_config(**changed), key)) != ident, changed
+    assert runs.spec_id(runs.run_spec("xy", 0.5, 1, _static_config(), key)) != ident
+    assert runs.spec_id(runs.run_spec("hybrid", 0.5, 0, _static_config(), key)) != ident
+    assert runs.spec_id(runs.run_spec("xy", 0.5, 0, _static_config(), runs._data_key(data.select(range(8))))) != ident
+    assert runs.spec_id(runs.run_spec("xy", 0.9, 0, _static_config(), key)) == ident, "alpha does not act on xy"
+    trained = _static_runs(tmp_path, data, _static_config(), [{"sampler": "xy", "seed": 0}])
+    assert json.loads((tmp_path / trained["run"].iloc[0] / runs.RUN_SPEC).read_text())["id"] == ident
+
+
+def test_an_unknown_setting_is_refused_only_where_it_would_be_the_run_asked_for(tmp_path):
+    """One folder with a setting this version does not know blocks no other run from being found."""
+    import json
+
+    data, cfg = synthetic_pairs(), _static_config()
+    trained = _static_runs(tmp_path, data, cfg, [{"sampler": "xy", "seed": 0}, {"sampler": "xy", "seed": 1}])
+    path = tmp_path / trained["run"].iloc[1] / runs.RUN_SPEC
+    spec = json.loads(path.read_text())
+    spec["config"]["retired_option"] = 3
+    path.write_text(json.dumps(spec))
+    found = runs.find_runs([{"sampler": "xy", "seed": 0}], data, config=cfg, models_dir=tmp_path)
+    assert found["path"].tolist() == trained["path"].tolist()[:1]
+    with pytest.raises(ValueError, match="retired_option"):
+        runs.find_runs([{"sampler": "xy", "seed": 1}], data, config=cfg, models_dir=tmp_path)

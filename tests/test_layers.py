@@ -95,3 +95,17 @@ def test_the_package_map_names_every_module():
     modules = [m for m, path in module_names().items() if path.name != "__init__.py"]
     missing = sorted(m for m in modules if f"`{m.split('.')[-1]}`" not in text)
     assert not missing, f"docs/package_map.md does not name {missing}"
+
+
+def test_every_module_is_in_the_repository():
+    """A module git ignores (``data/`` once matched ``hybridlib/data/``) would pass here and be missing from a clone."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None or not (PACKAGE.parent / ".git").exists():
+        import pytest
+
+        pytest.skip("not a git checkout")
+    files = [str(p.relative_to(PACKAGE.parent)) for p in PACKAGE.rglob("*.py")]
+    ignored = subprocess.run(["git", "check-ignore", *files], cwd=PACKAGE.parent, capture_output=True, text=True)
+    assert not ignored.stdout.split(), f"ignored by .gitignore, so missing from a clone: {ignored.stdout.split()}"

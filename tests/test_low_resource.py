@@ -174,3 +174,15 @@ def test_the_bias_table_averages_seeds_and_adds_ntrex_rank_distance():
     table = low_resource.language_bias_table(lareqa, [(("X-Y", 0), fair)], per_query)
     assert table.loc[("xquad-r", "X-Y"), "MRC@10"] == 15.0 and table.loc[("xquad-r", "X-Y"), "rank_distance"] == 4.0
     assert table.loc[("ntrex", "X-Y"), "rank_distance"] == 15.0 and "lpr_queries" not in table.columns
+
+
+def test_fairness_encodes_the_texts_its_record_scored_whatever_the_candidate_text(tiny, tmp_path, real_data_dir):
+    """With LAReQA's sentence+context candidates, the fairness metrics rank the same texts as the record: its
+    embeddings all come from the record's cache (one chunk file), none are encoded for other texts."""
+    settings = dict(languages=["de", "en"], max_groups=6, max_seq_length=16, precision="fp32", data_dir=real_data_dir,
+                    candidate_text="sentence+context")
+    cache = tmp_path / "cache"
+    results.score_lareqa(tiny, "xquad-r", cache_dir=str(cache), store_dir=tmp_path, **settings)
+    before = sorted(cache.rglob("*.npy"))
+    low_resource.score_lareqa_fairness(tiny, "xquad-r", cache_dir=str(cache), store_dir=tmp_path, **settings)
+    assert sorted(cache.rglob("*.npy")) == before and len(before) == 1

@@ -36,10 +36,10 @@ import pandas as pd
 
 from hybridlib.scoring import afriqa, bias, ntrex
 from hybridlib.data.corpora import corpora
-from hybridlib.scoring.evaluate import _in_language_order
+from hybridlib.scoring.evaluate import lareqa_texts
 from hybridlib.data.languages import resource_levels
-from hybridlib.models.encoder import embed_texts, load_encoder, model_label, model_record, resolve_precision
-from hybridlib.scoring.results import STORE, request, score_lareqa, stored_tables
+from hybridlib.models.encoder import embed_texts, load_encoder, model_record, resolve_precision
+from hybridlib.scoring.results import STORE, embedding_key, request, score_lareqa, stored_tables
 from hybridlib.batching.samplers import PROPOSED
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def _encoding(model: str | os.PathLike[str], max_seq_length: int, precision: str
     record = model_record(model)
     acting = resolve_precision(precision)
     loaded = dataclasses.replace(record, max_seq_length=int(max_seq_length), precision=acting)
-    return record.fingerprint, f"{model_label(model)}:{loaded.encoding_id}"
+    return record.fingerprint, embedding_key(model, loaded)
 
 
 def corpus_sha256(corpus: str) -> dict[str, str]:
@@ -115,7 +115,7 @@ def score_afriqa(model: str | os.PathLike[str], table: pd.DataFrame, *, max_seq_
         encoder = load_encoder(model, max_seq_length=max_seq_length, precision=precision)
         frames = [afriqa.evaluate_afriqa(encoder, table, query=query, query_prefix=prompts[0],
                                          passage_prefix=prompts[1], batch_size=batch_size, cache_dir=cache_dir,
-                                         progress=False).per_query.assign(query=query)
+                                         cache_key=cache_key, progress=False).per_query.assign(query=query)
                   for query in AFRIQA_QUERIES]
         return {"per_query": pd.concat(frames, ignore_index=True)}
 
@@ -139,8 +139,8 @@ def score_ntrex(model: str | os.PathLike[str], news: pd.DataFrame, *, max_seq_le
 
     def compute() -> dict[str, pd.DataFrame]:
         encoder = LazyEncoder(model, max_seq_length=max_seq_length, precision=precision)
-        emb = embed_texts(encoder, [prefix + t for t in news["text"]], batch_size=batch_size, cache_dir=cache_dir,
-                          cache_key=cache_key, progress=False)
+        emb = ntrex.embed_ntrex(encoder, news, prefix=prefix, batch_size=batch_size, cache_dir=cache_dir,
+                                cache_key=cache_key, progress=False)
         langs, lines = news["lang"].tolist(), news["line"].tolist()
         out = {"per_query": ntrex.pooled_ranking(emb, langs, lines), "bitext": ntrex.bitext_table(emb, langs, lines, pivot)}
         if fairness:
@@ -164,8 +164,7 @@ def score_lareqa_fairness(model: str | os.PathLike[str], dataset: str, *, cache_
            "fairness_version": bias.FAIRNESS_VERSION}
 
     def compute() -> dict[str, pd.DataFrame]:
-        questions, candidates = req.dataset.questions, _in_language_order(req.dataset)
-        texts = [req.prefixes[0] + t for t in questions["text"]] + [req.prefixes[1] + s for s in candidates["sentence"]]
+        questions, candidates, texts = lareqa_texts(req.dataset, req.prefixes, req.candidate_text)
         encoder = LazyEncoder(model, max_seq_length=req.max_seq_length, precision=req.precision)
         emb = embed_texts(encoder, texts, batch_size=batch_size, cache_dir=cache_dir, cache_key=cache_key,
                           progress=False)

@@ -91,10 +91,12 @@ class AfriqaEvaluation:
 
 def evaluate_afriqa(encoder: Encoder, table: pd.DataFrame, *, query: str = "question",
                     distractors: Sequence[str] = (), query_prefix: str = "query: ", passage_prefix: str = "passage: ",
-                    batch_size: int = 32, cache_dir: str | None = None, progress: bool = True) -> AfriqaEvaluation:
+                    batch_size: int = 32, cache_dir: str | None = None, cache_key: str | None = None,
+                    progress: bool = True) -> AfriqaEvaluation:
     """``encoder`` on AfriQA (rows of :func:`hybridlib.data.corpora.load_afriqa`): each question (``query``: the native
     ``question`` or its ``question_translated``) ranks the whole pool of :func:`afriqa_corpus` by cosine; Recall@20
-    and @100 by answer containment, nDCG@10 and MRR@10 by the gold passage."""
+    and @100 by answer containment, nDCG@10 and MRR@10 by the gold passage. ``cache_key``: the embedding cache's
+    key for this model (default its record's ``encoding_id``)."""
     if query not in QUERY_COLUMNS:
         raise ValueError(f"query must be one of {QUERY_COLUMNS}, got {query!r}")
     if table.empty:
@@ -104,7 +106,7 @@ def evaluate_afriqa(encoder: Encoder, table: pd.DataFrame, *, query: str = "ques
     q_texts = [query_prefix + t for t in table[query]]
     p_texts = [passage_prefix + t for t in pool["passage"]]
     emb = embed_texts(encoder, q_texts + p_texts, batch_size=batch_size, cache_dir=cache_dir,
-                      cache_key=encoding_id(encoder), progress=progress, desc="encoding AfriQA")
+                      cache_key=cache_key or encoding_id(encoder), progress=progress, desc="encoding AfriQA")
     q_emb, p_emb = emb[: len(q_texts)], emb[len(q_texts):]
     qrels, run, recall = {}, {}, {20: [], 100: []}
     docids, passages = pool["docid"].to_numpy(), pool["passage"].to_numpy()

@@ -150,16 +150,21 @@ def mean_rank_correlation(scores: np.ndarray, query_langs: list[str], query_grou
         if len(rows) < 2:
             continue
         top = {i: set(np.argsort(-scores[i], kind="stable")[:k].tolist()) for i in rows}
+        pair: dict[tuple[int, int], float] = {}  # Spearman is symmetric: each pair of queries is computed once
         for a in rows:
             corrs = []
             for b in rows:
-                union = top[a] | top[b]
-                if excluded is not None:
-                    union = union - {int(excluded[a]), int(excluded[b])}
-                union = sorted(union)
-                if b == a or len(union) < 2:
+                if b == a:
                     continue
-                corr = _spearman(scores[a, union], scores[b, union])
+                if (b, a) in pair:
+                    corr = pair[b, a]
+                else:
+                    union = top[a] | top[b]
+                    if excluded is not None:
+                        union = union - {int(excluded[a]), int(excluded[b])}
+                    union = sorted(union)
+                    corr = _spearman(scores[a, union], scores[b, union]) if len(union) >= 2 else float("nan")
+                    pair[a, b] = corr
                 if np.isfinite(corr):
                     corrs.append(float(corr))
             if corrs:

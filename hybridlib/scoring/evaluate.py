@@ -195,14 +195,10 @@ def evaluate_lareqa(
         dataset = dataset.subset(list(languages) if languages is not None else None, max_groups)
     model_id = model_name or encoding_id(encoder)
 
-    questions, candidates = dataset.questions, _in_language_order(dataset)
-    q_texts = [query_prefix + t for t in questions["text"]]
-    c_texts = [passage_prefix + s for s in candidates["sentence"]]
-    if candidate_text == "sentence+context":
-        c_texts = [f"{s} {c}" for s, c in zip(c_texts, candidates["context"])]
-    emb = embed_texts(encoder, q_texts + c_texts, batch_size=batch_size, cache_dir=cache_dir,
+    questions, candidates, texts = lareqa_texts(dataset, (query_prefix, passage_prefix), candidate_text)
+    emb = embed_texts(encoder, texts, batch_size=batch_size, cache_dir=cache_dir,
                       cache_key=model_id, progress=progress, desc=f"encoding {dataset.name}")
-    q_emb, c_emb = emb[: len(q_texts)], emb[len(q_texts):]
+    q_emb, c_emb = emb[: len(questions)], emb[len(questions):]
 
     per_query = rank_lareqa(questions, candidates, q_emb, c_emb, dataset.languages, ks, progress=progress)
     meta = {"candidate_text": candidate_text, "query_prefix": query_prefix, "passage_prefix": passage_prefix,
@@ -210,6 +206,20 @@ def evaluate_lareqa(
             "leakage_check": provenance}
     return LareqaEvaluation(dataset.name, model_name or type(encoder).__name__, list(dataset.languages),
                             per_query, ks, meta)
+
+
+def lareqa_texts(dataset: LareqaDataset, prefixes: tuple[str, str], candidate_text: str = "sentence"
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The questions, the candidates (in the dataset's language order) and the texts a LAReQA evaluation encodes:
+    every question after ``prefixes[0]``, then every candidate after ``prefixes[1]`` (with its paragraph appended
+    when ``candidate_text="sentence+context"``). Every scorer of a LAReQA set encodes these, so that they share one
+    embedding cache."""
+    questions, candidates = dataset.questions, _in_language_order(dataset)
+    q_texts = [prefixes[0] + t for t in questions["text"]]
+    c_texts = [prefixes[1] + s for s in candidates["sentence"]]
+    if candidate_text == "sentence+context":
+        c_texts = [f"{s} {c}" for s, c in zip(c_texts, candidates["context"])]
+    return questions, candidates, q_texts + c_texts
 
 
 def _in_language_order(dataset: LareqaDataset) -> pd.DataFrame:

@@ -68,14 +68,15 @@ def pooled_ranking(embeddings: np.ndarray, langs: Sequence[str], lines: Sequence
 
 
 def embed_ntrex(encoder: Encoder, news: pd.DataFrame, *, prefix: str = "query: ", batch_size: int = 32,
-                cache_dir: str | None = None, progress: bool = True) -> np.ndarray:
+                cache_dir: str | None = None, cache_key: str | None = None, progress: bool = True) -> np.ndarray:
     """Unit embeddings of the rows of :func:`hybridlib.data.corpora.load_ntrex` (a cut of lines of one's choice), every
     sentence with ``prefix`` (sentence-to-sentence retrieval is symmetric: e5 uses its query prompt on both sides,
-    as mteb does for bitext mining)."""
+    as mteb does for bitext mining). ``cache_key``: the embedding cache's key for this model (default its record's
+    ``encoding_id``)."""
     if news.empty:
         raise ValueError("no NTREX sentences to score")
     return embed_texts(encoder, [prefix + t for t in news["text"]], batch_size=batch_size, cache_dir=cache_dir,
-                       cache_key=encoding_id(encoder), progress=progress, desc="encoding NTREX")
+                       cache_key=cache_key or encoding_id(encoder), progress=progress, desc="encoding NTREX")
 
 
 def evaluate_ntrex(encoder: Encoder, news: pd.DataFrame, **kwargs) -> pd.DataFrame:

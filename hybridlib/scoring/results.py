@@ -54,6 +54,12 @@ def result_key(model_id: str, dataset: LareqaDataset, *, max_groups: int | None,
             "prefixes": list(prefixes), "ks": [int(k) for k in ks], "precision": precision}
 
 
+def embedding_key(model: str | os.PathLike[str], record: ModelRecord) -> str:
+    """The key under which ``model``'s embeddings are cached when loaded as ``record`` says (its content, length and
+    precision): the one key every scorer of the store uses, so each text is encoded once per model."""
+    return f"{model_label(model)}:{record.encoding_id}"
+
+
 def record_folder(key: dict[str, Any], store_dir: str | os.PathLike[str] = STORE) -> Path:
     """Where the record of ``key`` lives: ``<store>/<sha256 of the key>`` (its ``record.json`` says what it holds)."""
     return project_path(store_dir) / hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
@@ -199,7 +205,7 @@ def score_lareqa(
     ready = time.perf_counter()
     ev = evaluate_lareqa(encoder, req.dataset, candidate_text=req.candidate_text, query_prefix=req.prefixes[0],
                          passage_prefix=req.prefixes[1], ks=req.ks, batch_size=batch_size, cache_dir=cache_dir,
-                         model_name=f"{model_label(model)}:{model_record(encoder).encoding_id}",
+                         model_name=embedding_key(model, model_record(encoder)),
                          leakage_check=check, progress=progress)
     ev.meta.update({"max_groups": req.max_groups, "precision": req.precision,
                     "seconds_loading": round(ready - start, 2),
