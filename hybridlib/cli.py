@@ -15,25 +15,16 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from hybridlib.models.registry import DEFAULT_MAX_SEQ_LENGTH, DEFAULT_PRECISION, PRECISIONS
+from hybridlib.params import check_each
 
 BAD_INPUT = 3
 
 
 def _summary_rows(ev) -> list[dict[str, object]]:
     return [{"setting": s, **{k: round(float(v), 4) for k, v in ev.summary[s].items()}} for s in ev.summary]
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (argparse names the flag in its message)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def check_output_dir(out: Path, flag: str = "--out") -> None:
@@ -57,8 +48,9 @@ def evaluate_command(args: argparse.Namespace) -> int:
     from hybridlib.models import registry as encoders, encoder as models
     from hybridlib.scoring.results import score_lareqa
 
-    if args.languages is not None and len(set(args.languages)) != len(args.languages):
-        raise ValueError(f"--languages lists a language twice: {args.languages}")
+    flags = {"languages": args.languages, "max_groups": args.max_groups, "max_seq_length": args.max_seq_length,
+             "batch_size": args.batch_size}
+    check_each({k: v for k, v in flags.items() if v is not None}, as_flags=True)  # before any data or model loads
     out = Path(args.out).expanduser() if args.out else None
     if out is not None:
         check_output_dir(out)
@@ -110,6 +102,91 @@ def evaluate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def train_main(argv: list[str] | None = None, prog: str = "hybridlib train") -> int:
+    """Command line for one run, also under ``torchrun`` / ``accelerate launch``:
+
+        hybridlib train --training-set build/data/training/mlqa-r --sampler hybrid --alpha 0.5 \\
+            --config default --seed 0 --output build/models/hybrid-seed0
+        torchrun --nproc-per-node 2 -m hybridlib.cli train ...   (one run on two GPUs)
+
+    Notebook 01 writes the training sets: ``build/data/training/<source>`` at the default scale
+    (``hybridlib reproduce --only 01``), ``build/data/training-smoke/<source>`` at the smoke scale (``make test``).
+    Exit codes: 0 done, 2 a usage error, 3 a bad input found before training starts, 1 anything else.
+    """
+    import contextlib
+
+    from hybridlib.batching.samplers import KINDS, PROPOSED
+    from hybridlib.core import _io
+    from hybridlib.core.paths import project_path
+    from hybridlib.training.train import fine_tune
+
+    ap = argparse.ArgumentParser(prog=prog, description=train_main.__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--training-set", required=True, help="a folder written by notebook 01 / save_training_set")
+    ap.add_argument("--sampler", default=PROPOSED, choices=list(KINDS))
+    ap.add_argument("--alpha", type=float, default=0.5, help="hybrid's share of X-X-mono batches, in [0, 1]")
+    ap.add_argument("--config", default="default", help="configs/<name>.yaml or a YAML path")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--output", required=True, help="the run's folder (resumable; one run at a time)")
+    ap.add_argument("--no-validation", action="store_true", help="train without the validation split")
+    ap.add_argument("--record-batches", action="store_true")
+    args = ap.parse_args(argv)
+    try:
+        config, splits = _checked_command(args)
+        alone = int(os.environ.get("WORLD_SIZE", "1")) == 1  # under torchrun the processes share one output
+        lock = (_io.exclusive_lock(project_path(args.output) / "train.lock", f"another run is training into {args.output}")
+                if alone else contextlib.nullcontext())
+        with lock:
+            path = fine_tune(config.model, splits["train"], sampler=args.sampler, alpha=args.alpha, config=config,
+                             seed=args.seed, eval_set=None if args.no_validation else splits["validation"],
+                             output_dir=args.output, record_batches=args.record_batches)
+    except (ValueError, TypeError, FileNotFoundError, _io.Busy) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return BAD_INPUT
+    print(path)
+    return 0
+
+
+def _checked_command(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The command line's config and training set, every value checked (named as typed) before a model loads."""
+    import yaml
+
+    from hybridlib.core.paths import project_path
+    from hybridlib.data.pairs import load_training_set
+    from hybridlib.models.runs import TrainConfig
+
+    check_each({"alpha": args.alpha}, as_flags=True)
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE")
+        overrides[key] = yaml.safe_load(value)
+    try:
+        config = TrainConfig.load(args.config, **overrides)
+    except (ValueError, TypeError) as exc:
+        where = f"--set {', '.join(args.set)} / " if args.set else ""
+        raise ValueError(f"{where}--config {args.config}: {exc}") from None
+    target = project_path(args.training_set)
+    if not (target / "dataset_dict.json").is_file():
+        made = sorted(str(p.parent.relative_to(project_path("."))) for p in
+                      project_path("build/data").glob("*/*/dataset_dict.json")) if project_path("build/data").is_dir() else []
+        raise FileNotFoundError(
+            f"--training-set {args.training_set}: no training set there. Notebook 01 writes them: "
+            "build/data/training/<source> at the default scale (hybridlib reproduce --only 01), "
+            "build/data/training-smoke/<source> at the smoke scale (make test)"
+            + (f"; found: {', '.join(made)}" if made else ""))
+    splits = load_training_set(target)
+    if not args.no_validation and "validation" not in splits:
+        raise ValueError(f"--training-set {args.training_set} has no validation split: pass --no-validation")
+    batches = len(splits["train"]) // config.batch_size
+    if batches < 1:
+        raise ValueError(f"batch_size {config.batch_size} is larger than the {len(splits['train'])} training pairs "
+                         f"of --training-set {args.training_set}")
+    return config, splits
+
+
 def parser() -> argparse.ArgumentParser:
     """The ``hybridlib`` argument parser with its three subcommands."""
     top = argparse.ArgumentParser(prog="hybridlib", description=__doc__,
@@ -126,12 +203,12 @@ example:
                                   "folder or a hub id")
     ev.add_argument("dataset", help="xquad-r, mlqa-r, or a folder of <lang>.json[.gz] LAReQA files")
     ev.add_argument("--languages", nargs="+", help="keep these languages (default: all)")
-    ev.add_argument("--max-groups", type=positive_int, help="the first N parallel question groups (default: all)")
+    ev.add_argument("--max-groups", type=int, help="the first N parallel question groups (default: all)")
     ev.add_argument("--extends", help="with a folder: add its languages to this built-in set (e.g. xquad-r)")
-    ev.add_argument("--max-seq-length", type=positive_int, default=None,
+    ev.add_argument("--max-seq-length", type=int, default=None,
                     help=f"tokens per text (default: the length a model hybridlib trained was trained at, else "
                          f"{DEFAULT_MAX_SEQ_LENGTH}, as at every scale of the notebooks)")
-    ev.add_argument("--batch-size", type=positive_int, default=32)
+    ev.add_argument("--batch-size", type=int, default=32)
     ev.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
                     help=f"compute in float32 or bfloat16 weights (default: {DEFAULT_PRECISION}, fp32 where the machine "
                          "has no native bfloat16; benchmarks/RESULTS.md)")
@@ -161,8 +238,6 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if argv and argv[0] in ("train", "reproduce"):  # their own parsers, examples and exit codes
         if argv[0] == "train":
-            from hybridlib.training.train import main as train_main
-
             return train_main(argv[1:], prog="hybridlib train")
         from hybridlib.runner import main as runner_main
 

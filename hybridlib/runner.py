@@ -36,6 +36,7 @@ import yaml
 
 from hybridlib.core import _io
 from hybridlib.core.paths import project_path, project_root
+from hybridlib.params import check_each, check_values
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 MANIFEST = "manifest.json"
@@ -250,144 +251,6 @@ def stale_stages(scale: str = "default") -> list[str]:
             if recorded.get(nb.name, {}).get("status") != "done" or recorded[nb.name].get("key") != keys[nb.name[:2]]]
 
 
-def check_values(parameters: dict[str, Any]) -> None:
-    """Refuse, before stage 01 starts, a parameter value a later stage would refuse: samplers and alpha, the
-    alpha grid, languages, group counts, lengths, fractions, the training config, the model name, and every
-    planned evaluation's direction (a set is never scored by models trained on it)."""
-    from hybridlib.data import lareqa as data
-    from hybridlib.models import registry as encoders
-    from hybridlib.models.encoder import resolve_model
-    from hybridlib.data.pairs import check_training_source
-    from hybridlib.batching.samplers import PROPOSED, check_sampler_args
-    from hybridlib.models.runs import TrainConfig
-
-    p = parameters
-    config = TrainConfig.load(p["train_config"]) if "train_config" in p else None
-    batch = config.batch_size if config is not None else 1
-    for sampler in p.get("train_samplers", []) + (p.get("question_samplers") or []):
-        check_sampler_args(sampler, p.get("alpha", 0.5), batch)
-    for sampler in p.get("domain_samplers", []) + p.get("false_negative_samplers", []):
-        check_sampler_args(sampler, p.get("alpha", 0.5), p.get("domain_batch_size", 1))
-    for alpha in p.get("alpha_grid", []):
-        check_sampler_args(PROPOSED, alpha, 1)
-    directions = p.get("directions") or {}
-    for dataset, source in directions.items():
-        if not data.is_lareqa(dataset):
-            raise ValueError(f"directions: unknown evaluation set {dataset!r}; known: {data.dataset_names()}, or "
-                             "a folder of <lang>.json[.gz] LAReQA files")
-        if dataset == source:
-            raise ValueError(f"directions: {dataset} would be scored by models trained on itself (not zero-shot)")
-        if source not in data.dataset_names():
-            check_training_source(source)
-    if p.get("languages") is not None and directions:
-        if isinstance(p["languages"], (list, tuple)) and not p["languages"]:
-            raise ValueError("languages is an empty list: give the codes to keep, or null for all of them")
-        if isinstance(p["languages"], str) or len(set(p["languages"])) != len(p["languages"]):
-            raise ValueError(f"languages must be a list of distinct codes, got {p['languages']!r}")
-        known = set().union(*(data.lareqa_languages(d) for d in directions))
-        unknown = sorted(set(p["languages"]) - known)
-        if unknown:
-            raise ValueError(f"unknown language(s) {unknown}: the evaluation sets {list(directions)} have "
-                             f"{sorted(known)}")
-    if p.get("precision", "fp32") not in encoders.PRECISIONS:
-        raise ValueError(f"precision must be one of {encoders.PRECISIONS}, got {p['precision']!r}")
-    for name in ("max_groups", "train_max_groups", "validation_groups", "eval_rows", "max_seq_length", "batch_size",
-                 "n_resamples", "mt_quality_groups", "grid_steps", "question_steps", "domain_k",
-                 "domain_max_seq_length", "domain_eval_groups", "domain_steps", "domain_batch_size", "full_groups",
-                 "length_validation_batches"):
-        value = p.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f"{name} must be a positive whole number (or null where allowed), got {value!r}")
-    if p.get("domain_eval") is not None:
-        check_trains_on_lareqa(p, "domain_eval", "07")
-    if p.get("domain_fractions") and 1.0 not in p["domain_fractions"]:
-        raise ValueError(f"domain_fractions must hold 1.0 (the domain against general data), got {p['domain_fractions']}")
-    for name in ("data_fractions", "domain_fractions"):
-        for f in p.get(name, []):
-            if not isinstance(f, (int, float)) or not 0 < f <= 1:
-                raise ValueError(f"{name} must hold shares in (0, 1], got {f!r}")
-    if "validation_fraction" in p and not 0 <= float(p["validation_fraction"]) < 1:
-        raise ValueError(f"validation_fraction must be in [0, 1), got {p['validation_fraction']}")
-    if p.get("length_eval") is not None:
-        check_length_curve(p)
-    if p.get("low_resource_source") is not None:
-        check_low_resource(p)
-    if "model" in p and encoders.spec(p["model"]) is None:
-        resolve_model(p["model"])  # a folder must exist; a hub id must look like one
-
-
-def check_trains_on_lareqa(p: dict[str, Any], name: str, stage: str) -> None:
-    """Refuse a parameter ``name`` naming the evaluation set of a stage that trains on its source in ``directions``
-    unless it is one of the evaluation sets and that source is a LAReQA set."""
-    from hybridlib.data import lareqa as data
-
-    directions = p.get("directions") or {}
-    if p[name] not in directions:
-        raise ValueError(f"{name} must be an evaluation set of directions {list(directions)}, got {p[name]!r}")
-    if directions[p[name]] not in data.dataset_names():
-        raise ValueError(f"{name}: notebook {stage} trains on directions[{p[name]!r}], which must be a LAReQA set "
-                         f"({data.dataset_names()}); set {name} to null to switch {stage} off")
-
-
-def check_length_curve(p: dict[str, Any]) -> None:
-    """Refuse notebook 10's parameters before stage 01 starts: the set scored and its training source, the lengths
-    and the config's schedule, the samplers, seeds and the lengths scored on the full pool."""
-    from hybridlib.analysis.length_curve import checked_subset
-    from hybridlib.studies.length_runs import checked_steps, length_config
-    from hybridlib.batching.samplers import check_sampler_args
-    from hybridlib.models.runs import TrainConfig
-
-    check_trains_on_lareqa(p, "length_eval", "10")
-    steps = checked_steps(p.get("length_steps"))
-    try:
-        config = length_config(TrainConfig.load(p.get("length_config", "length")), steps)
-    except ValueError as exc:
-        raise ValueError(f"length_config {p.get('length_config', 'length')!r}: {exc}") from None
-    for sampler in p.get("length_samplers") or []:
-        check_sampler_args(sampler, p.get("alpha", 0.5), config.batch_size)
-    seeds = p.get("length_seeds")
-    if not seeds or any(isinstance(s, bool) or not isinstance(s, int) for s in seeds) or len(set(seeds)) != len(seeds):
-        raise ValueError(f"length_seeds must be a list of distinct whole numbers, got {seeds!r}")
-    checked_subset(p.get("length_full_steps") or [], steps)
-
-
-def check_low_resource(p: dict[str, Any]) -> None:
-    """Refuse notebook 08's parameters before stage 01 starts: the training source of the models it scores, their
-    seeds, the AfriQA and NTREX languages and cuts, and its lengths."""
-    from hybridlib.data.corpora import afriqa_languages, ntrex_languages
-
-    directions = p.get("directions") or {}
-    if p["low_resource_source"] not in directions.values():
-        raise ValueError(f"low_resource_source must be the training source of one of directions {directions} (notebook "
-                         f"08 scores the models trained on it), got {p['low_resource_source']!r}")
-    seeds, trained = p.get("low_resource_seeds"), p.get("train_seeds") or []
-    if (not seeds or isinstance(seeds, str) or any(isinstance(s, bool) or not isinstance(s, int) for s in seeds)
-            or len(set(seeds)) != len(seeds)):
-        raise ValueError(f"low_resource_seeds must be a list of distinct whole numbers, got {seeds!r}")
-    if set(seeds) - set(trained):
-        raise ValueError(f"low_resource_seeds {seeds} must be among train_seeds {trained} (notebook 03 trains them)")
-    for name, known, needed in (("afriqa_languages", afriqa_languages("test"), None),
-                                 ("ntrex_languages", ntrex_languages(), "en")):
-        value = p.get(name)
-        if value is None:
-            continue
-        if isinstance(value, str) or not value or len(set(value)) != len(value):
-            raise ValueError(f"{name} must be a list of distinct codes (or null for all), got {value!r}")
-        unknown = sorted(set(value) - set(known))
-        if unknown:
-            raise ValueError(f"{name}: unknown language(s) {unknown}; staged: {known}")
-        if needed and needed not in value:
-            raise ValueError(f"{name} must hold {needed!r} (bitext mining goes from English), got {value}")
-    for name in ("afriqa_per_language", "afriqa_max_seq_length", "ntrex_documents"):
-        value = p.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f"{name} must be a positive whole number (or null where allowed), got {value!r}")
-    if p.get("ntrex_documents") is not None and p["ntrex_documents"] > 123:
-        raise ValueError(f"ntrex_documents: NTREX-128 has 123 documents, got {p['ntrex_documents']}")
-    if not isinstance(p.get("ntrex_full_bitext", True), bool):
-        raise ValueError(f"ntrex_full_bitext must be true or false, got {p['ntrex_full_bitext']!r}")
-
-
 def print_estimate(scale: str, parameters: dict[str, Any]) -> None:
     """Print what notebooks 03-05 of ``scale`` will cost here, from rates measured on this machine
     (:mod:`hybridlib.training.cost`)."""
@@ -411,10 +274,8 @@ def run(scale: str, only: list[str] | None = None, output_dir: Path | None = Non
     """Run the selected notebooks at ``scale`` in order, skipping stages whose inputs are unchanged since
     their last successful run (unless ``force``); returns seconds per notebook run (0 for a skipped one)."""
     parameters = {**load_parameters(scale), **(overrides or {})}
+    check_each({k: v for k, v in parameters.items() if k in RUNNER_PARAMETERS})
     long_stages, estimate_cost = (parameters.pop(name, False) for name in RUNNER_PARAMETERS)
-    for name, value in zip(RUNNER_PARAMETERS, (long_stages, estimate_cost)):
-        if not isinstance(value, bool):
-            raise ValueError(f"{name} must be true or false, got {value!r}")
     check_parameters(parameters, select_notebooks())
     check_values(parameters)
     if estimate_cost and any(nb.name[:2] in ("03", "04", "05") for nb in select_notebooks(only)):

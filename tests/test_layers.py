@@ -12,7 +12,7 @@ from pathlib import Path
 import hybridlib
 
 STAGES = ("core", "data", "batching", "models", "scoring", "training", "analysis", "studies")  # in pipeline order
-ENTRY = ("cli", "runner", "__init__")  # the entry points, at the top: they may import any stage
+ENTRY = ("cli", "runner", "params", "__init__")  # the entry points, at the top: they may import any stage
 PACKAGE = Path(hybridlib.__file__).parent
 
 

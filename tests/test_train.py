@@ -179,7 +179,7 @@ def test_two_processes_train_on_the_same_kind_at_each_step(tiny_xlmr, tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(project_root())}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
-           "-m", "hybridlib.training.train", "--training-set", str(tmp_path / "training"), "--sampler", "hybrid",
+           "-m", "hybridlib.cli", "train", "--training-set", str(tmp_path / "training"), "--sampler", "hybrid",
            "--alpha", "0.5", "--config", "smoke", "--set", f"model={tiny_xlmr}", "--set", "max_seq_length=16",
            "--set", "batch_size=3", "--set", "max_steps=6", "--set", "save_steps=6", "--set", "device=cpu",
            "--no-validation", "--record-batches", "--output", str(out)]

@@ -377,7 +377,11 @@ class ParallelBatchSampler(DefaultBatchSampler):
 
 
 def check_sampler_args(kind: str, alpha: float, batch_size: int, xy_pairing: str = "mixed") -> None:
-    """Raise ValueError for an unknown sampler or pairing, alpha outside [0, 1], or a non-positive batch size."""
+    """Raise ValueError for an unknown sampler or pairing, alpha outside [0, 1], or a non-positive batch size: the
+    one check of a sampler's arguments, which every entry point calls before it draws a batch (the parameters of a
+    scale or a command, :func:`hybridlib.params.check_values`; Python calls: :func:`make_sampler`,
+    :class:`ParallelBatchSampler`, ``fine_tune``, ``train_runs``). :class:`SamplerFactory`, built by those, trusts
+    its values."""
     sampler_spec(kind)
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
         raise TypeError(f"alpha must be a number in [0, 1], got {alpha!r} ({type(alpha).__name__})")
@@ -401,9 +405,6 @@ class SamplerFactory:
     seed: int = 0
     options: dict = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        check_sampler_args(self.kind, self.alpha, 1, self.options.get("xy_pairing", "mixed"))
-
     def __call__(self, dataset, batch_size: int, drop_last: bool = False, valid_label_columns=None,
                  generator=None, seed: int = 0):
         if isinstance(sampler_spec(self.kind), ReferenceSampler):
@@ -423,7 +424,8 @@ def reference_sampler(name: str, dataset, batch_size: int, *, seed: int = 0, dro
 
 
 def make_sampler(meta: PairMeta, kind: str = "hybrid", *, alpha: float = 0.5, seed: int = 0, **options) -> SamplerFactory:
-    """The ``batch_sampler`` argument for the trainer (see :class:`SamplerFactory`)."""
+    """The ``batch_sampler`` argument for the trainer (see :class:`SamplerFactory`), its arguments checked."""
+    check_sampler_args(kind, alpha, 1, options.get("xy_pairing", "mixed"))
     return SamplerFactory(meta, kind, alpha, seed, options)
 
 

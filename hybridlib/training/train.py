@@ -15,19 +15,15 @@ validation groups' answers exactly as the LAReQA evaluation does (:func:`hybridl
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-import math
 import os
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from hybridlib.core import _io
 from hybridlib.models.leakage import TRAINED_ON, register_trained
@@ -37,7 +33,7 @@ from hybridlib.models.encoder import (TRAINING_RECORD, load_encoder, model_finge
 from hybridlib.data.pairs import training_meta
 from hybridlib.core.paths import project_path
 from hybridlib.models.runs import PAIR_KEY, SNAPSHOTS, TrainConfig, _found_runs, _planned, _run_row, write_run_spec
-from hybridlib.batching.samplers import (KINDS, PROPOSED, AnyGroupFree, PairMeta, ParallelBatchSampler, SamplerFactory, acting_alpha,
+from hybridlib.batching.samplers import (PROPOSED, AnyGroupFree, PairMeta, ParallelBatchSampler, SamplerFactory, acting_alpha,
                        check_sampler_args)
 from hybridlib.scoring.validation import VALIDATION_SEED, validation_loss, validation_map
 
@@ -396,83 +392,6 @@ class _BatchRecorder:
         return self.inner(features)
 
 
-BAD_INPUT = 3  # the hybridlib command's exit code for a bad input found before any work
-
-
-def main(argv: list[str] | None = None, prog: str = "python -m hybridlib.training.train") -> int:
-    """Command line for one run, also under ``torchrun`` / ``accelerate launch``:
-
-        python -m hybridlib.training.train --training-set build/data/training/mlqa-r --sampler hybrid --alpha 0.5 \\
-            --config default --seed 0 --output build/models/hybrid-seed0
-
-    Notebook 01 writes the training sets: ``build/data/training/<source>`` at the default scale
-    (``hybridlib reproduce --only 01``), ``build/data/training-smoke/<source>`` at the smoke scale (``make test``).
-    Exit codes: 0 done, 2 a usage error, 3 a bad input found before training starts, 1 anything else.
-    """
-    import argparse
-
-    ap = argparse.ArgumentParser(prog=prog, description=main.__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--training-set", required=True, help="a folder written by notebook 01 / save_training_set")
-    ap.add_argument("--sampler", default=PROPOSED, choices=list(KINDS))
-    ap.add_argument("--alpha", type=float, default=0.5, help="hybrid's share of X-X-mono batches, in [0, 1]")
-    ap.add_argument("--config", default="default", help="configs/<name>.yaml or a YAML path")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--output", required=True, help="the run's folder (resumable; one run at a time)")
-    ap.add_argument("--no-validation", action="store_true", help="train without the validation split")
-    ap.add_argument("--record-batches", action="store_true")
-    args = ap.parse_args(argv)
-    try:
-        config, splits = _checked_command(args)
-        alone = int(os.environ.get("WORLD_SIZE", "1")) == 1  # under torchrun the processes share one output
-        lock = (_io.exclusive_lock(project_path(args.output) / "train.lock", f"another run is training into {args.output}")
-                if alone else contextlib.nullcontext())
-        with lock:
-            path = fine_tune(config.model, splits["train"], sampler=args.sampler, alpha=args.alpha, config=config,
-                             seed=args.seed, eval_set=None if args.no_validation else splits["validation"],
-                             output_dir=args.output, record_batches=args.record_batches)
-    except (ValueError, TypeError, FileNotFoundError, _io.Busy) as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return BAD_INPUT
-    print(path)
-    return 0
-
-
-def _checked_command(args) -> tuple[TrainConfig, Any]:
-    """The command line's config and training set, every value checked (named as typed) before a model loads."""
-    from hybridlib.data.pairs import load_training_set
-
-    if not math.isfinite(args.alpha) or not 0.0 <= args.alpha <= 1.0:
-        raise ValueError(f"--alpha must be in [0, 1], got {args.alpha}")
-    overrides = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set {item!r}: expected KEY=VALUE")
-        overrides[key] = yaml.safe_load(value)
-    try:
-        config = TrainConfig.load(args.config, **overrides)
-    except (ValueError, TypeError) as exc:
-        where = f"--set {', '.join(args.set)} / " if args.set else ""
-        raise ValueError(f"{where}--config {args.config}: {exc}") from None
-    target = project_path(args.training_set)
-    if not (target / "dataset_dict.json").is_file():
-        made = sorted(str(p.parent.relative_to(project_path("."))) for p in
-                      project_path("build/data").glob("*/*/dataset_dict.json")) if project_path("build/data").is_dir() else []
-        raise FileNotFoundError(
-            f"--training-set {args.training_set}: no training set there. Notebook 01 writes them: "
-            "build/data/training/<source> at the default scale (hybridlib reproduce --only 01), "
-            "build/data/training-smoke/<source> at the smoke scale (make test)"
-            + (f"; found: {', '.join(made)}" if made else ""))
-    splits = load_training_set(target)
-    if not args.no_validation and "validation" not in splits:
-        raise ValueError(f"--training-set {args.training_set} has no validation split: pass --no-validation")
-    batches = len(splits["train"]) // config.batch_size
-    if batches < 1:
-        raise ValueError(f"batch_size {config.batch_size} is larger than the {len(splits['train'])} training pairs "
-                         f"of --training-set {args.training_set}")
-    return config, splits
 
 
 def train_runs(
@@ -529,6 +448,3 @@ def train_static_runs(runs: list[dict[str, Any]], train_set, *, config: TrainCon
     return train_runs(runs, train_set, config=config, models_dir=models_dir, progress=progress,
                       build_model=lambda seed: build_static_encoder(texts, dim=dim, seed=seed))
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())
