@@ -32,7 +32,7 @@ from hybridlib.models.leakage import LeakageError, guard_evaluation
 from hybridlib.models.encoder import load_encoder, model_record, prompts_for, resolve_model
 from hybridlib.data.pairs import load_training_set, training_set_path
 from hybridlib.scoring.results import score_lareqa
-from hybridlib.models.runs import TrainConfig, find_runs
+from hybridlib.models.runs import TrainConfig, find_runs, run_grid
 from hybridlib.scoring.validation import validation_evaluation, validation_metrics
 
 REFERENCE = "zero-shot"  # sampler label of the untuned encoder's row
@@ -261,7 +261,7 @@ def compare_samplers(
     ``precision`` (the scale's). ``kwargs`` go to :func:`evaluate_runs`. Every direction's runs are found before
     the first encoding starts."""
     config = TrainConfig.load(train_config, precision=precision)
-    specs = [{"sampler": s, "alpha": alpha, "seed": seed} for s in samplers for seed in seeds]
+    specs = run_grid(samplers, seeds, [alpha])
     runs = {}
     for dataset, source in directions.items():
         if dataset == source:

@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,14 @@ def run_spec(sampler: str, alpha: float, seed: int, config: TrainConfig, data_ke
     are found again (:func:`find_runs`): a run's identity is recorded once, not rebuilt from a list of fields."""
     return {"sampler": sampler, "alpha": acting_alpha(sampler, alpha), "seed": int(seed),
             "config": dataclasses.asdict(config), "data": hashlib.sha256(data_key).hexdigest()}
+
+
+def run_grid(samplers: Sequence[str], seeds: Sequence[int], alphas: Sequence[float] = (0.5,)) -> list[dict[str, Any]]:
+    """The runs of a grid, one ``{"sampler", "alpha", "seed"}`` per sampler, alpha and seed, in that order (what
+    :func:`find_runs` and ``train_runs`` take).
+
+    Example: ``run_grid(["xy", "hybrid"], [0, 1])`` is four runs at alpha 0.5."""
+    return [{"sampler": s, "alpha": a, "seed": int(seed)} for s in samplers for a in alphas for seed in seeds]
 
 
 SPEC_KEYS = ("sampler", "alpha", "seed", "data")  # beside "config": what a run spec holds

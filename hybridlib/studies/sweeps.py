@@ -40,7 +40,7 @@ from hybridlib.scoring.results import STORE, score_lareqa, stored_lareqa
 from hybridlib.data.pairs import PAIR_COLUMNS
 from hybridlib.core.paths import project_path
 from hybridlib.batching.samplers import PairMeta, SamplerFactory
-from hybridlib.models.runs import TrainConfig, planned_runs
+from hybridlib.models.runs import TrainConfig, planned_runs, run_grid
 from hybridlib.training.train import fine_tune
 
 def slug(text: str) -> str:
@@ -71,7 +71,7 @@ def plan(conditions: dict[str, object], samplers: Sequence[str], seeds: Sequence
         missing = set(PAIR_COLUMNS) - set(data.column_names)
         if missing:
             raise ValueError(f"condition {condition!r} lacks the column(s) {sorted(missing)}")
-        specs = [{"sampler": s, "alpha": alpha, "seed": int(seed)} for s in samplers for seed in seeds]
+        specs = run_grid(samplers, seeds, [alpha])
         meta, texts = PairMeta.from_dataset(data), data.select_columns(["query", "passage"])
         for sampler in samplers:
             try:
