@@ -45,7 +45,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
     from hybridlib import runner
     from hybridlib.core import _io
     from hybridlib.data import lareqa as data
-    from hybridlib.models import registry as encoders, encoder as models
+    from hybridlib.models import encoder as models
+    from hybridlib.models import registry as encoders
     from hybridlib.scoring.results import score_lareqa
 
     flags = {"languages": args.languages, "max_groups": args.max_groups, "max_seq_length": args.max_seq_length,
@@ -244,8 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         return runner_main(argv[1:], prog="hybridlib reproduce")
     args = parser().parse_args(argv)
     from hybridlib.data.lareqa import DataError
-    from hybridlib.models.leakage import LeakageError
     from hybridlib.models.encoder import ModelLoadError
+    from hybridlib.models.leakage import LeakageError
 
     if args.quiet:
         from transformers.utils import logging as hf_logging

@@ -12,7 +12,7 @@ Stages are cached by their inputs: a notebook whose source, parameters, hybridli
 Every run writes ``manifest.json`` beside the figures: package versions, seeds, data checksums, parameters, the
 precision the scale asked for and ran at, and each stage's key, start, end and seconds, how it ran
 (:func:`run_kind`: cold on a build tree holding no trained model, result record or embedding; cached when it computed
-none; warm otherwise), what it wrote, its last cold run (:func:`last_cold`), and (``last_invocation``) which stages
+none; warm otherwise), what it wrote, its last cold and warm runs (:func:`last_runs`), and (``last_invocation``) which stages
 the last run executed and which it skipped as unchanged.
 """
 
@@ -254,8 +254,8 @@ def stale_stages(scale: str = "default") -> list[str]:
 def print_estimate(scale: str, parameters: dict[str, Any]) -> None:
     """Print what notebooks 03-05 of ``scale`` will cost here, from rates measured on this machine
     (:mod:`hybridlib.training.cost`)."""
-    from hybridlib.training import cost
     from hybridlib.models.runs import TrainConfig
+    from hybridlib.training import cost
 
     config = TrainConfig.load(parameters["train_config"])
     print(f"[{scale}] measuring this machine's rates for the estimate ...", flush=True)
@@ -311,17 +311,22 @@ def run_kind(cold: bool, wrote: dict[str, int]) -> str:
     return "cold" if cold else ("warm" if any(wrote.values()) else "cached")
 
 
-def last_cold(previous: dict[str, Any], previous_commit: str | None, *, now_cold: bool) -> dict[str, Any]:
-    """``{"last_cold": {commit, seconds, ended}}``: the stage's last cold run, carried from its previous record
-    (itself cold, or carrying one) into a run that is not cold, so that a manifest of a cached re-run still says what
-    the stage cost from nothing, and at which commit (the record's own; ``previous_commit``, the manifest's, for a
-    record written before stages kept theirs); empty when there is none to carry."""
-    if now_cold or not previous:
-        return {}
-    if previous.get("run") == "cold":
-        return {"last_cold": {"commit": previous.get("commit", previous_commit), "seconds": previous.get("seconds"),
-                              "ended": previous.get("ended")}}
-    return {"last_cold": previous["last_cold"]} if "last_cold" in previous else {}
+def last_runs(previous: dict[str, Any], previous_commit: str | None, *, now: str) -> dict[str, Any]:
+    """``{"last_cold": {commit, seconds, ended}, "last_warm": {...}}``: the stage's last cold run and last warm run
+    (one that computed part of its models and scores), each carried from its previous record (itself of that kind, or
+    carrying one) into a run of another kind (``now``), so that a manifest of a cached re-run still says what the
+    stage cost from nothing and what it cost when it last computed anything, at which commit (the record's own;
+    ``previous_commit``, the manifest's, for a record written before stages kept theirs)."""
+    carried = {}
+    for kind in ("cold", "warm"):
+        if now == kind or not previous:
+            continue
+        if previous.get("run") == kind:
+            carried[f"last_{kind}"] = {"commit": previous.get("commit", previous_commit),
+                                       "seconds": previous.get("seconds"), "ended": previous.get("ended")}
+        elif f"last_{kind}" in previous:
+            carried[f"last_{kind}"] = previous[f"last_{kind}"]
+    return carried
 
 
 def precision_record(parameters: dict[str, Any]) -> dict[str, Any]:
@@ -399,7 +404,7 @@ def _run_locked(scale: str, parameters: dict[str, Any], out_dir: Path, only: lis
                            "seconds": round(times[nb.name], 1), "commit": manifest["environment"].get("git_commit"),
                            "run": run_kind(cold, wrote),
                            "build_at_start": before, "wrote": wrote,
-                           **last_cold(done, prior_commit, now_cold=cold)}
+                           **last_runs(done, prior_commit, now=run_kind(cold, wrote))}
         invocation["stages"][nb.name] = f"ran {stages[nb.name]['run']}"
         invocation["ended"] = _now()
         write_manifest(path, manifest)

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hybridlib.data.lareqa import LareqaDataset, parse_lareqa
 from hybridlib.core.paths import project_root
+from hybridlib.data.lareqa import LareqaDataset, parse_lareqa
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

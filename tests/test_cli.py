@@ -83,9 +83,8 @@ def test_train_and_reproduce_help_name_the_command_the_user_typed():
 
 @pytest.fixture(scope="module")
 def tiny_training_set(tmp_path_factory):
-    from tests.test_train import synthetic_pairs
-
     from hybridlib.data import pairs
+    from tests.test_train import synthetic_pairs
 
     folder = tmp_path_factory.mktemp("train") / "training"
     pairs.save_training_set(pairs.split_by_group(synthetic_pairs(40), 0.2, seed=0), folder)

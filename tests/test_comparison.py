@@ -10,10 +10,10 @@ import pytest
 from scipy import stats
 
 from hybridlib.analysis import comparison, plots
+from hybridlib.models import runs
+from hybridlib.models.leakage import LeakageError
 from hybridlib.scoring import evaluate
 from hybridlib.training import train
-from hybridlib.models.leakage import LeakageError
-from hybridlib.models import runs
 
 from .conftest import HashEncoder, PerfectEncoder, toy_dataset
 from .test_train import synthetic_pairs

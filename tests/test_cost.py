@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from hybridlib import runner
-from hybridlib.training import cost
 from hybridlib.data.lareqa import open_lareqa
 from hybridlib.models.runs import TrainConfig
+from hybridlib.training import cost
 
 from .tiny_models import build_tiny_xlmr
 

@@ -7,7 +7,9 @@ import struct
 import numpy as np
 import pytest
 
-from hybridlib.models import e5_conversion, registry as encoders, encoder as models
+from hybridlib.models import e5_conversion
+from hybridlib.models import encoder as models
+from hybridlib.models import registry as encoders
 from hybridlib.models.e5_conversion import ConversionError
 
 

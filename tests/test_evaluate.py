@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score
 
-from hybridlib.scoring.evaluate import evaluate_datasets, evaluate_lareqa
 from hybridlib.models.encoder import normalize
+from hybridlib.scoring.evaluate import evaluate_datasets, evaluate_lareqa
 
 from .conftest import HashEncoder, PerfectEncoder, toy_dataset
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import chi2
 
@@ -99,3 +100,24 @@ def test_mrc_leaves_each_pairs_excluded_documents_out_of_the_union():
     fixed = bias.mean_rank_correlation(scores, ["en", "de"], ["g", "g"], k=4, excluded=[0, 1])
     assert plain["mean"] < 0, "each query's own document ranks last for it and first for its partner"
     assert fixed["mean"] == pytest.approx(100), "on the documents both can rank, they agree"
+
+
+def test_fairness_table_ranks_each_query_once_and_every_metric_reads_that_ranking(monkeypatch):
+    """Each metric used to sort every query's scores again; one ranking now serves all four, with the same values."""
+    rng = np.random.default_rng(3)
+    scores = rng.normal(size=(12, 30))
+    langs = ["en", "de", "fr"] * 4
+    groups = [str(i // 3) for i in range(12)]
+    doc_langs = ["en", "de", "fr"] * 10
+    relevant = [[3 * (i // 3), 3 * (i // 3) + 1, 3 * (i // 3) + 2] for i in range(12)]
+    alone = bias.fairness_table(scores, langs, groups, relevant, doc_langs)
+    calls = []
+    real = bias.ranking
+    monkeypatch.setattr(bias, "ranking", lambda s: calls.append(1) or real(s))
+    shared = bias.fairness_table(scores, langs, groups, relevant, doc_langs)
+    assert len(calls) == 1
+    pd.testing.assert_frame_equal(shared, alone)
+    order = real(scores)
+    pd.testing.assert_series_equal(bias.peer(scores, langs, relevant, doc_langs, k=5, order=order),
+                                   bias.peer(scores, langs, relevant, doc_langs, k=5))
+    assert (order[0] == np.argsort(-scores[0], kind="stable")).all()

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from hybridlib.analysis import low_resource
-from hybridlib.data import lareqa as data, languages
+from hybridlib.data import languages
+from hybridlib.data import lareqa as data
 
 from .conftest import HashEncoder, PerfectEncoder, toy_dataset
 from .test_comparison import compared_from, evaluation

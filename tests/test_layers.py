@@ -109,3 +109,21 @@ def test_every_module_is_in_the_repository():
     files = [str(p.relative_to(PACKAGE.parent)) for p in PACKAGE.rglob("*.py")]
     ignored = subprocess.run(["git", "check-ignore", *files], cwd=PACKAGE.parent, capture_output=True, text=True)
     assert not ignored.stdout.split(), f"ignored by .gitignore, so missing from a clone: {ignored.stdout.split()}"
+
+
+def test_the_flat_names_of_the_last_release_still_import_with_a_warning_naming_the_new_place():
+    import subprocess
+
+    for old, new in hybridlib.MOVED.items():
+        assert f"hybridlib.{new}" in module_names(), f"hybridlib.{old} points at a module that is not there: {new}"
+    code = ("import warnings; warnings.simplefilter('error')\n"
+            "try:\n    import hybridlib.train\nexcept FutureWarning as w:\n    print(w)\n"
+            "warnings.simplefilter('ignore')\n"
+            "import hybridlib.train, hybridlib.training.train as t\n"
+            "from hybridlib.comparison import compare_samplers\n"
+            "from hybridlib.analysis.comparison import compare_samplers as c\n"
+            "print(hybridlib.train is t, compare_samplers is c)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent)
+    assert done.stdout.split("\n")[:2] == [
+        "hybridlib.train has moved to hybridlib.training.train; the old name goes in the next release", "True True"], \
+        done.stdout + done.stderr

@@ -8,13 +8,12 @@ import json
 import pandas as pd
 import pytest
 
-from hybridlib.data import pairs
-from hybridlib.models import leakage, encoder as models
-from hybridlib.training import train
-from hybridlib.scoring.evaluate import evaluate_lareqa
+from hybridlib.data import overlap, pairs
+from hybridlib.models import encoder as models
+from hybridlib.models import leakage, runs
 from hybridlib.models.leakage import LeakageError
-from hybridlib.models import runs
-from hybridlib.data import overlap
+from hybridlib.scoring.evaluate import evaluate_lareqa
+from hybridlib.training import train
 
 from .conftest import HashEncoder, toy_dataset
 from .tiny_models import build_tiny_xlmr

@@ -9,11 +9,11 @@ import torch
 
 from hybridlib.data import pairs
 from hybridlib.models import encoder as models
-from hybridlib.scoring import validation
-from hybridlib.training import train
-from hybridlib.models.encoder import load_encoder
 from hybridlib.models import runs
+from hybridlib.models.encoder import load_encoder
+from hybridlib.scoring import validation
 from hybridlib.studies import length_runs
+from hybridlib.training import train
 
 from .test_train import config, synthetic_pairs
 from .tiny_models import build_tiny_xlmr

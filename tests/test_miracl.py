@@ -10,8 +10,8 @@ import shutil
 import numpy as np
 import pytest
 
-from hybridlib.scoring import evaluate, miracl
 from hybridlib.data.lareqa import ChecksumError
+from hybridlib.scoring import evaluate, miracl
 
 
 def test_scores_match_a_hand_computed_case():

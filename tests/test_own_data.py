@@ -11,8 +11,8 @@ import pytest
 from hybridlib import runner
 from hybridlib.analysis import comparison, plots
 from hybridlib.data import lareqa as data
-from hybridlib.scoring.evaluate import evaluate_lareqa, evaluate_datasets
 from hybridlib.data import overlap
+from hybridlib.scoring.evaluate import evaluate_datasets, evaluate_lareqa
 
 from .conftest import HashEncoder, toy_lareqa_json
 

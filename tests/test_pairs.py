@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from hybridlib.data import pairs
-from hybridlib.models.model_record import ModelRecord, remember
 from hybridlib.data.overlap import find_leaks
 from hybridlib.models.leakage import LeakageError, guard_evaluation
+from hybridlib.models.model_record import ModelRecord, remember
 from hybridlib.scoring.evaluate import evaluate_lareqa
 
 from .conftest import HashEncoder, toy_dataset

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from hybridlib.analysis import paper
-from hybridlib.core.paths import project_root
 from hybridlib.batching.samplers import kind_label
+from hybridlib.core.paths import project_root
 
 
 def test_packaged_copy_equals_the_shared_file():

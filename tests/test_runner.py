@@ -136,7 +136,7 @@ def test_the_manifest_marks_each_stage_cold_warm_or_cached_and_the_precision(tmp
     (books / "params").mkdir(parents=True)
     store = tmp_path / "results"
     _stage(books / "01_first.ipynb", f"x = 1\nfigures_dir = '{tmp_path / 'fig'}'",
-           f"import pathlib; p = pathlib.Path(r'{store}') / str(x); p.mkdir(parents=True); "
+           f"import pathlib; p = pathlib.Path(r'{store}') / str(x); p.mkdir(parents=True, exist_ok=True); "
            "(p / 'record.json').write_text('{}')")
     _stage(books / "02_second.ipynb", "y = 1\nprecision = 'fp32'", "pass")
     (books / "params" / "t.yaml").write_text(f"x: 1\ny: 1\nprecision: bf16\nfigures_dir: {tmp_path / 'fig'}\n")
@@ -162,6 +162,14 @@ def test_the_manifest_marks_each_stage_cold_warm_or_cached_and_the_precision(tmp
     assert again["run"] == "cached" and again["wrote"] == {"result records": 0}
     assert again["last_cold"] == {"commit": manifest["environment"]["git_commit"], "seconds": cold_02["seconds"],
                                   "ended": cold_02["ended"]}, "the stage's cold cost is carried into a cached run"
+    warm_01 = read()["stages"]["01_first.ipynb"]
+    assert warm_01["run"] == "warm" and "last_warm" not in warm_01 and "last_cold" in warm_01
+    runner.run("t", output_dir=tmp_path / "out", overrides={"x": 2, "y": 2}, force=True)  # 01 reads its record back
+    cached_01 = read()["stages"]["01_first.ipynb"]
+    assert cached_01["run"] == "cached"
+    assert cached_01["last_warm"] == {"commit": warm_01["commit"], "seconds": warm_01["seconds"],
+                                      "ended": warm_01["ended"]}, "a warm run's cost is carried too"
+    assert cached_01["last_cold"] == warm_01["last_cold"]
 
 
 def test_a_failed_stage_is_recorded_outside_figures_and_not_skipped_next_time(tmp_path, monkeypatch):

@@ -9,8 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hybridlib.batching.samplers import (KINDS, PairMeta, ParallelBatchSampler, SamplerError, default_batches,
-                                group_collisions, make_sampler)
+from hybridlib.batching.samplers import (
+    KINDS,
+    PairMeta,
+    ParallelBatchSampler,
+    SamplerError,
+    default_batches,
+    group_collisions,
+    make_sampler,
+)
 
 
 def synthetic_meta(n_groups: int = 120, langs=("ar", "de", "en", "es", "zh"), seed: int = 0) -> PairMeta:

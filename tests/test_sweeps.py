@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from hybridlib.studies import sweeps
-from hybridlib.scoring.evaluate import evaluate_lareqa
-from hybridlib.models.encoder import load_encoder
 from hybridlib.batching.samplers import SamplerError
+from hybridlib.models.encoder import load_encoder
+from hybridlib.scoring.evaluate import evaluate_lareqa
+from hybridlib.studies import sweeps
 
 from .conftest import toy_dataset
 from .test_train import config, synthetic_pairs, tiny_xlmr  # noqa: F401 - the fixture

@@ -15,14 +15,14 @@ import pytest
 from transformers import TrainerCallback
 
 from hybridlib.analysis import comparison
+from hybridlib.batching.samplers import SamplerError
+from hybridlib.core.paths import project_root
 from hybridlib.data import pairs
 from hybridlib.models import encoder as models
+from hybridlib.models import runs
+from hybridlib.models.encoder import ModelLoadError, load_encoder
 from hybridlib.scoring import validation
 from hybridlib.training import train
-from hybridlib.models.encoder import ModelLoadError, load_encoder
-from hybridlib.core.paths import project_root
-from hybridlib.batching.samplers import SamplerError
-from hybridlib.models import runs
 
 from .tiny_models import build_tiny_labse, build_tiny_xlmr
 
@@ -221,8 +221,9 @@ def test_train_runs_skips_finished_runs_and_static_grid_model(tmp_path):
 
 
 def test_validation_map_matches_the_lareqa_protocol_for_a_perfect_encoder():
-    from .conftest import PerfectEncoder
     from hybridlib.data.lareqa import LareqaDataset
+
+    from .conftest import PerfectEncoder
 
     table = synthetic_pairs().to_pandas()
     questions, candidates = validation.validation_pool(table)

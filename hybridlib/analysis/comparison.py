@@ -27,12 +27,12 @@ from tqdm.auto import tqdm
 
 from hybridlib.analysis import paper
 from hybridlib.batching.samplers import PROPOSED, XY, XXMono, kind_label
-from hybridlib.scoring.evaluate import SETTINGS, LareqaEvaluation
-from hybridlib.models.leakage import LeakageError, guard_evaluation
-from hybridlib.models.encoder import load_encoder, model_record, prompts_for, resolve_model
 from hybridlib.data.pairs import load_training_set, training_set_path
-from hybridlib.scoring.results import score_lareqa
+from hybridlib.models.encoder import load_encoder, model_record, prompts_for, resolve_model
+from hybridlib.models.leakage import LeakageError, guard_evaluation
 from hybridlib.models.runs import TrainConfig, find_runs, run_grid
+from hybridlib.scoring.evaluate import SETTINGS, LareqaEvaluation
+from hybridlib.scoring.results import score_lareqa
 from hybridlib.scoring.validation import validation_evaluation, validation_metrics
 
 REFERENCE = "zero-shot"  # sampler label of the untuned encoder's row
@@ -146,8 +146,8 @@ class RunEvaluations:
     def rank_distance_table(self) -> pd.DataFrame:
         """Per query language (and ``mean``): the ``floor`` and ``random`` reference levels of this pool, every
         sampler's mean rank distance (over seeds) and the paper's values for the dataset (on its full pool)."""
-        from hybridlib.scoring.bias import reference_levels
         from hybridlib.analysis.paper import paper_rank_distance
+        from hybridlib.scoring.bias import reference_levels
 
         ref = self.evaluations[REFERENCE] if REFERENCE in self.evaluations else next(iter(self.evaluations.values()))
         multi = ref.per_query[ref.per_query.setting == "multi"]

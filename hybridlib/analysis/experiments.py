@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from hybridlib.analysis import comparison
-from hybridlib.data import pairs
 from hybridlib.analysis.comparison import REFERENCE, RunEvaluations, label
-from hybridlib.scoring.evaluate import SETTINGS
 from hybridlib.batching.samplers import PROPOSED
+from hybridlib.data import pairs
+from hybridlib.scoring.evaluate import SETTINGS
 
 
 def subsample_groups(dataset, fraction: float | None = None, seed: int = 0, *, n_groups: int | None = None):

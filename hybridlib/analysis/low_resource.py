@@ -34,13 +34,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from hybridlib.scoring import afriqa, bias, ntrex
+from hybridlib.batching.samplers import PROPOSED
 from hybridlib.data.corpora import corpora
-from hybridlib.scoring.evaluate import lareqa_texts
 from hybridlib.data.languages import resource_levels
 from hybridlib.models.encoder import embed_texts, load_encoder, model_record, resolve_precision
+from hybridlib.scoring import afriqa, bias, ntrex
+from hybridlib.scoring.evaluate import lareqa_texts
 from hybridlib.scoring.results import STORE, embedding_key, request, score_lareqa, stored_tables
-from hybridlib.batching.samplers import PROPOSED
 
 if TYPE_CHECKING:
     from hybridlib.analysis.comparison import RunEvaluations
@@ -202,24 +202,37 @@ def gain_trend(gains: pd.DataFrame, lead_of: str | None = PROPOSED) -> pd.DataFr
     CC-100 size (languages not in CC-100 ranked lowest, tied), with its p-value, and the mean gain on the languages
     not in CC-100 and on those in it. With ``lead_of``, the same for that sampler's lead over each other sampler
     (``"hybrid - X-Y"``): a negative rho there means hybrid leads most where data is scarcest."""
+    table = gains[["sampler", "lang", "gain", "cc100_gib"]]
+    if lead_of is not None:
+        table = pd.concat([table, _leads(gains, ["lang"], "cc100_gib", lead_of, sort=True)], ignore_index=True)
+    return _size_correlation(table, ["sampler"], "cc100_gib", "spearman rho (gain, CC-100 size)", lambda g: {
+        "mean gain, not in CC-100": float(g.loc[g["cc100_gib"] == 0, "gain"].mean()),
+        "mean gain, in CC-100": float(g.loc[g["cc100_gib"] > 0, "gain"].mean())})
+
+
+def _leads(gains: pd.DataFrame, keys: list[str], size: str, lead_of: str, *, sort: bool) -> pd.DataFrame:
+    """``lead_of``'s gain minus each other sampler's per ``keys`` (sampler ``"hybrid - X-Y"``, ``gain`` the
+    difference), with each row's ``size`` column (``sort``: the samplers and keys in sorted order, else as they
+    come)."""
+    wide = gains.pivot_table(index=keys, columns="sampler", values="gain", sort=sort)
+    if lead_of not in wide.columns:
+        raise ValueError(f"no {lead_of!r} gains; have {list(wide.columns)}")
+    sizes = gains.drop_duplicates(keys).set_index(keys)[size]
+    return pd.concat([pd.DataFrame({"sampler": f"{lead_of} - {other}", "gain": wide[lead_of] - wide[other],
+                                    size: sizes.reindex(wide.index)}).reset_index()
+                      for other in wide.columns if other != lead_of], ignore_index=True)
+
+
+def _size_correlation(table: pd.DataFrame, by: list[str], size: str, rho: str, extra=None) -> pd.DataFrame:
+    """Per group of ``by``: Spearman's rho between ``gain`` and ``size`` (named ``rho``) over the group's rows, its
+    two-sided p-value, and ``extra(group)``'s columns."""
     from scipy.stats import spearmanr
 
-    frames = [gains[["sampler", "lang", "gain", "cc100_gib"]]]
-    if lead_of is not None:
-        wide = gains.pivot_table(index="lang", columns="sampler", values="gain")
-        if lead_of not in wide.columns:
-            raise ValueError(f"no {lead_of!r} gains; have {list(wide.columns)}")
-        size = gains.drop_duplicates("lang").set_index("lang")["cc100_gib"]
-        frames += [pd.DataFrame({"sampler": f"{lead_of} - {other}", "lang": wide.index,
-                                 "gain": (wide[lead_of] - wide[other]).to_numpy(),
-                                 "cc100_gib": size.reindex(wide.index).to_numpy()})
-                   for other in wide.columns if other != lead_of]
     rows = []
-    for sampler, g in pd.concat(frames, ignore_index=True).groupby("sampler", sort=False):
-        rho, p = spearmanr(g["cc100_gib"], g["gain"]) if len(g) > 2 else (np.nan, np.nan)
-        rows.append({"sampler": sampler, "languages": len(g), "spearman rho (gain, CC-100 size)": float(rho),
-                     "p_value": float(p), "mean gain, not in CC-100": float(g.loc[g["cc100_gib"] == 0, "gain"].mean()),
-                     "mean gain, in CC-100": float(g.loc[g["cc100_gib"] > 0, "gain"].mean())})
+    for key, g in table.groupby(by if len(by) > 1 else by[0], sort=False):
+        r, p = spearmanr(g[size], g["gain"]) if len(g) > 2 else (np.nan, np.nan)
+        names = dict(zip(by, key if isinstance(key, tuple) else (key,)))
+        rows.append({**names, "languages": len(g), rho: float(r), "p_value": float(p), **(extra(g) if extra else {})})
     return pd.DataFrame(rows)
 
 
@@ -388,14 +401,7 @@ def gain_size_correlation(gains: pd.DataFrame) -> pd.DataFrame:
     """Per sampler and setting, Spearman's rho between a language's gain and its CC-100 share over every (set,
     language) row of :func:`gains_over_zero_shot`, with its two-sided p-value: a negative rho means larger gains
     where pretraining data was scarcer."""
-    from scipy.stats import spearmanr
-
-    rows = []
-    for (sampler, setting), g in gains.groupby(["sampler", "setting"], sort=False):
-        rho, p = spearmanr(g["cc100_share"], g["gain"]) if len(g) > 2 else (np.nan, np.nan)
-        rows.append({"sampler": sampler, "setting": setting, "languages": len(g), "spearman rho": float(rho),
-                     "p_value": float(p)})
-    return pd.DataFrame(rows)
+    return _size_correlation(gains, ["sampler", "setting"], "cc100_share", "spearman rho")
 
 
 def lead_over_baselines(gains: pd.DataFrame, sampler: str | None = None) -> pd.DataFrame:
@@ -403,16 +409,7 @@ def lead_over_baselines(gains: pd.DataFrame, sampler: str | None = None) -> pd.D
     :func:`gains_over_zero_shot` (sampler ``"hybrid - X-Y"``, ``gain`` the difference), so that
     :func:`gain_size_correlation` asks whether hybrid leads most where pretraining data was scarcest (``sampler``:
     by default the paper's proposal, :data:`hybridlib.batching.samplers.PROPOSED`)."""
-    sampler = sampler or PROPOSED
-    keys = ["dataset", "language", "setting"]
-    wide = gains.pivot_table(index=keys, columns="sampler", values="gain", sort=False)
-    if sampler not in wide.columns:
-        raise ValueError(f"no {sampler!r} rows in the gains; have {list(wide.columns)}")
-    share = gains.drop_duplicates(keys).set_index(keys)["cc100_share"]
-    frames = [pd.DataFrame({"sampler": f"{sampler} - {other}", "gain": wide[sampler] - wide[other],
-                            "cc100_share": share.reindex(wide.index)}).reset_index()
-              for other in wide.columns if other != sampler]
-    return pd.concat(frames, ignore_index=True)
+    return _leads(gains, ["dataset", "language", "setting"], "cc100_share", sampler or PROPOSED, sort=False)
 
 
 def per_language_tests(compared: dict[str, "RunEvaluations"], sampler: str | None = None, *,

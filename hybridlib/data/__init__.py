@@ -8,9 +8,21 @@ The names of :mod:`~hybridlib.data.lareqa` most used from notebooks are re-expor
 (``from hybridlib import data; data.open_lareqa("xquad-r")``).
 """
 
-from hybridlib.data.lareqa import (ChecksumError, DataError, LareqaDataset, MissingDataError, dataset_languages,
-                                   dataset_names, is_lareqa, lareqa_from_squad, load_lareqa, load_lareqa_files,
-                                   open_lareqa, parse_lareqa, read_json)
+from hybridlib.data.lareqa import (
+    ChecksumError,
+    DataError,
+    LareqaDataset,
+    MissingDataError,
+    dataset_languages,
+    dataset_names,
+    is_lareqa,
+    lareqa_from_squad,
+    load_lareqa,
+    load_lareqa_files,
+    open_lareqa,
+    parse_lareqa,
+    read_json,
+)
 
 __all__ = ["ChecksumError", "DataError", "LareqaDataset", "MissingDataError", "dataset_languages", "dataset_names",
            "is_lareqa", "lareqa_from_squad", "load_lareqa", "load_lareqa_files", "open_lareqa", "parse_lareqa",

@@ -34,9 +34,10 @@ from typing import Any
 
 import pandas as pd
 
-from hybridlib.data.lareqa import ChecksumError, DataError, MissingDataError, download, verify_file
+from hybridlib.core.paths import DATA_ENV
+from hybridlib.core.paths import data_dir as resolve_data_dir
 from hybridlib.data.languages import CORPUS_CODES
-from hybridlib.core.paths import DATA_ENV, data_dir as resolve_data_dir
+from hybridlib.data.lareqa import ChecksumError, DataError, MissingDataError, download, verify_file
 
 RAW_URL = "https://raw.githubusercontent.com/{repository}/{commit}/{path}"
 AFRIQA_SPLITS = ("dev", "test")

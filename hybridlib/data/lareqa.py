@@ -37,7 +37,8 @@ from typing import Any
 import pandas as pd
 
 from hybridlib.core import _io
-from hybridlib.core.paths import DATA_ENV, data_dir as resolve_data_dir
+from hybridlib.core.paths import DATA_ENV
+from hybridlib.core.paths import data_dir as resolve_data_dir
 
 RAW_URL = "https://raw.githubusercontent.com/{repository}/{commit}/{folder}/{lang}.json"
 

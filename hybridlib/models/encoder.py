@@ -24,10 +24,18 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from hybridlib.core import _io
-from hybridlib.models import registry as encoders
-from hybridlib.models.model_record import (MODEL_RECORD, ModelLoadError, ModelRecord, model_fingerprint, read_record, remember,
-                           remembered, stored_model_record)
 from hybridlib.core.paths import project_path
+from hybridlib.models import registry as encoders
+from hybridlib.models.model_record import (
+    MODEL_RECORD,
+    ModelLoadError,
+    ModelRecord,
+    model_fingerprint,
+    read_record,
+    remember,
+    remembered,
+    stored_model_record,
+)
 
 DEFAULT_MODEL = encoders.DEFAULT_ALIAS
 ENCODER_CACHE = "build/cache/encoders"

@@ -23,12 +23,11 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
-
 from hybridlib.core import _io
-from hybridlib.data.lareqa import LareqaDataset
-from hybridlib.models.encoder import model_record, read_record
-from hybridlib.data.overlap import LeakageError, content_keys
 from hybridlib.core.paths import project_path
+from hybridlib.data.lareqa import LareqaDataset
+from hybridlib.data.overlap import LeakageError, content_keys
+from hybridlib.models.encoder import model_record, read_record
 
 TRAINED_ON = "hybridlib_trained_on.json"
 TRAINED_INDEX = "build/cache/trained-models"  # <weights fingerprint>.json: the content record of a model we trained

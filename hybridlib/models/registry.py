@@ -18,7 +18,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-
 DEFAULT_ALIAS = "default"
 PAPER_PROMPTS = ("Query: ", "Passage: ")  # the paper's prefixes, for models that bring none of their own
 TRAINING_RECORD = "hybridlib_training.json"  # what a fine-tuned model folder records of its training

@@ -25,13 +25,13 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from hybridlib.core import _io
-from hybridlib.models.registry import PRECISIONS
-from hybridlib.models.model_record import MODEL_RECORD
-from hybridlib.models.encoder import TRAINING_RECORD, training_record
-from hybridlib.data.pairs import PAIR_COLUMNS
-from hybridlib.core.paths import project_path, project_root
 from hybridlib.batching.samplers import acting_alpha, check_sampler_args, run_stem
+from hybridlib.core import _io
+from hybridlib.core.paths import project_path, project_root
+from hybridlib.data.pairs import PAIR_COLUMNS
+from hybridlib.models.encoder import TRAINING_RECORD, training_record
+from hybridlib.models.model_record import MODEL_RECORD
+from hybridlib.models.registry import PRECISIONS
 
 CONFIG_DIR = "configs"
 PAIR_KEY = tuple(c for c in PAIR_COLUMNS if c != "source")  # what a run's data is identified by

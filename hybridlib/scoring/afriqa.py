@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hybridlib.scoring.miracl import score_run
 from hybridlib.models.encoder import Encoder, embed_texts, encoding_id
+from hybridlib.scoring.miracl import score_run
 
 METRICS = ("recall@20", "recall@100", "ndcg@10", "mrr@10")
 QUERY_COLUMNS = ("question", "question_translated")

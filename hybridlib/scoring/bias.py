@@ -72,9 +72,14 @@ def reference_levels(per_query: pd.DataFrame, pool_size: int, languages: list[st
 # language; ``relevant[i]`` holds the column indices of query i's relevant documents.
 
 
-def _ranks(row: np.ndarray) -> np.ndarray:
-    """1-based rank of every document for one query's scores (ties broken by position, as a stable sort does)."""
-    order = np.argsort(-np.asarray(row, dtype=float), kind="stable")
+def ranking(scores: np.ndarray) -> np.ndarray:
+    """Each query's documents, best first (ties broken by position, as a stable sort does): the one ranking every
+    fairness metric reads, computed once per score matrix (:func:`fairness_table`)."""
+    return np.argsort(-np.asarray(scores, dtype=float), axis=1, kind="stable")
+
+
+def _ranks(order: np.ndarray) -> np.ndarray:
+    """1-based rank of every document, from one query's ranking (a row of :func:`ranking`)."""
     ranks = np.empty(len(order), dtype=int)
     ranks[order] = np.arange(1, len(order) + 1)
     return ranks
@@ -120,7 +125,8 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def mean_rank_correlation(scores: np.ndarray, query_langs: list[str], query_groups: list[str],
-                          k: int = 10, excluded: Sequence[int] | None = None) -> pd.Series:
+                          k: int = 10, excluded: Sequence[int] | None = None, order: np.ndarray | None = None
+                          ) -> pd.Series:
     """MRC@k: how alike parallel queries rank the pool, per query language (and ``"mean"`` over languages), on a
     -100..100 scale (100: the same ranking whatever the query's language).
 
@@ -130,7 +136,7 @@ def mean_rank_correlation(scores: np.ndarray, query_langs: list[str], query_grou
     100. Groups with one query, and pairs whose union holds fewer than two documents, are left out.
     ``excluded[i]``: a document left out of query i's ranking (its own sentence, where the queries are themselves in
     the pool, as on NTREX); it is taken out of every union query i is part of, so that a query is never compared on
-    a document its partner could not rank.
+    a document its partner could not rank. ``order``: the :func:`ranking` of ``scores``, where already computed.
 
     Reference: Yang, Jiang and Baldwin, "Language Bias in Information Retrieval: The Nature of the Beast and
     Mitigation Methods", MRL 2024 (MRC); as computed by MIMO (arXiv 2605.31171, ``src/mimo/evaluation/metrics.py``).
@@ -149,7 +155,8 @@ def mean_rank_correlation(scores: np.ndarray, query_langs: list[str], query_grou
     for rows in members.values():
         if len(rows) < 2:
             continue
-        top = {i: set(np.argsort(-scores[i], kind="stable")[:k].tolist()) for i in rows}
+        top = {i: set((order[i] if order is not None else np.argsort(-scores[i], kind="stable"))[:k].tolist())
+               for i in rows}
         pair: dict[tuple[int, int], float] = {}  # Spearman is symmetric: each pair of queries is computed once
         for a in rows:
             corrs = []
@@ -175,7 +182,7 @@ def mean_rank_correlation(scores: np.ndarray, query_langs: list[str], query_grou
 
 
 def peer(scores: np.ndarray, query_langs: list[str], relevant: list, doc_langs: list[str],
-         k: int = 100) -> pd.Series:
+         k: int = 100, order: np.ndarray | None = None) -> pd.Series:
     """PEER@k: the probability that a query's relevant documents get equal expected ranks whatever their language,
     per query language (and ``"all"``, the mean over every query); 1 is fair, near 0 a ranking that sorts the
     relevant documents by language.
@@ -191,12 +198,13 @@ def peer(scores: np.ndarray, query_langs: list[str], relevant: list, doc_langs: 
     from scipy.stats import kruskal
 
     scores, doc_langs = _judged(scores, query_langs, relevant, doc_langs, k)
+    order = ranking(scores) if order is None else order
     per_lang: dict[str, list[float]] = {}
     for i, rel in enumerate(relevant):
         rel = np.asarray(rel, dtype=int)
         if rel.size == 0:
             continue
-        cut = np.minimum(_ranks(scores[i])[rel], k + 1)
+        cut = np.minimum(_ranks(order[i])[rel], k + 1)
         groups = [cut[doc_langs[rel] == lang] for lang in dict.fromkeys(doc_langs[rel].tolist())]
         if len(groups) < 2:
             continue
@@ -206,7 +214,7 @@ def peer(scores: np.ndarray, query_langs: list[str], relevant: list, doc_langs: 
 
 
 def target_language_recall(scores: np.ndarray, query_langs: list[str], relevant: list, doc_langs: list[str],
-                           k: int = 20) -> pd.Series:
+                           k: int = 20, order: np.ndarray | None = None) -> pd.Series:
     """TLR@k: the share of a query's relevant documents in *other* languages than its own that reach its top
     ``k``, per query language (and ``"all"``, the mean over every query that has such documents).
 
@@ -215,13 +223,14 @@ def target_language_recall(scores: np.ndarray, query_langs: list[str], relevant:
     language differs from q's; queries without one are left out.
     """
     scores, doc_langs = _judged(scores, query_langs, relevant, doc_langs, k)
+    order = ranking(scores) if order is None else order
     per_lang: dict[str, list[float]] = {}
     for i, rel in enumerate(relevant):
         rel = np.asarray(rel, dtype=int)
         target = rel[doc_langs[rel] != query_langs[i]] if rel.size else rel
         if target.size == 0:
             continue
-        top = set(np.argsort(-scores[i], kind="stable")[:k].tolist())
+        top = set(order[i][:k].tolist())
         per_lang.setdefault(query_langs[i], []).append(sum(int(d) in top for d in target) / target.size)
     return _per_language(per_lang, f"TLR@{k}")
 
@@ -231,7 +240,7 @@ TOP1_CASES = ("relevant, query language", "relevant, other language", "not relev
 
 
 def language_preference(scores: np.ndarray, query_langs: list[str], relevant: list,
-                        doc_langs: list[str]) -> pd.DataFrame:
+                        doc_langs: list[str], order: np.ndarray | None = None) -> pd.DataFrame:
     """The language preference of a pooled ranking, per query language (and ``"all"``): ``LPR``, the share of
     queries whose best-ranked relevant document is in the query's own language, over the queries that have a
     relevant document both in their language and in another (``lpr_queries`` of them; ``nan`` where none has, as
@@ -246,16 +255,16 @@ def language_preference(scores: np.ndarray, query_langs: list[str], relevant: li
     paper's own code in detail.
     """
     scores, doc_langs = _judged(scores, query_langs, relevant, doc_langs, 1)
+    order = ranking(scores) if order is None else order
     rows = []
     for i, rel in enumerate(relevant):
         rel = np.asarray(rel, dtype=int)
         if rel.size == 0:
             continue
-        row = np.asarray(scores[i], dtype=float)
-        top = int(np.argsort(-row, kind="stable")[0])
+        top = int(order[i][0])
         own = doc_langs == query_langs[i]
         same, other = own[rel], ~own[rel]
-        best = rel[np.argmin(_ranks(row)[rel])] if same.any() and other.any() else None
+        best = rel[np.argmin(_ranks(order[i])[rel])] if same.any() and other.any() else None
         rows.append({"query_lang": query_langs[i], "lpr": np.nan if best is None else float(own[best]),
                      "top_relevant": top in set(rel.tolist()), "top_own": bool(own[top])})
     table = pd.DataFrame(rows)
@@ -284,11 +293,12 @@ def fairness_table(scores: np.ndarray, query_langs: list[str], query_groups: lis
     (:func:`target_language_recall`), and the language preference of :func:`language_preference` (``LPR`` and the
     top-1 cases); the other ``all`` rows are means over queries. ``excluded``: as for :func:`mean_rank_correlation`
     (the other metrics see it through ``scores``, where an excluded document scores :data:`EXCLUDED`)."""
+    order = ranking(scores)  # one ranking of every query, read by each metric
     mrc = mean_rank_correlation(scores, query_langs, [str(g) for g in query_groups], k=mrc_k,
-                                excluded=excluded).rename({"mean": "all"})
-    table = pd.concat([mrc, peer(scores, query_langs, relevant, doc_langs, k=peer_k),
-                       target_language_recall(scores, query_langs, relevant, doc_langs, k=tlr_k)], axis=1)
-    table = table.join(language_preference(scores, query_langs, relevant, doc_langs), how="outer")
+                                excluded=excluded, order=order).rename({"mean": "all"})
+    table = pd.concat([mrc, peer(scores, query_langs, relevant, doc_langs, k=peer_k, order=order),
+                       target_language_recall(scores, query_langs, relevant, doc_langs, k=tlr_k, order=order)], axis=1)
+    table = table.join(language_preference(scores, query_langs, relevant, doc_langs, order=order), how="outer")
     order = [*dict.fromkeys(query_langs), "all"]
     table = table.reindex([lang for lang in order if lang in table.index])
     table.index.name = "query_lang"

@@ -30,10 +30,10 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from hybridlib.scoring import bias, metrics
 from hybridlib.data.lareqa import LareqaDataset, open_lareqa
-from hybridlib.models.leakage import guard_evaluation
 from hybridlib.models.encoder import Encoder, embed_texts, encoding_id
+from hybridlib.models.leakage import guard_evaluation
+from hybridlib.scoring import bias, metrics
 
 CANDIDATE_TEXTS = ("sentence", "sentence+context")
 SETTINGS = ("mono", "cross", "multi")

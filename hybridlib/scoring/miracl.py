@@ -34,9 +34,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from hybridlib.core.paths import data_dir as resolve_data_dir
 from hybridlib.data.lareqa import MissingDataError, download, verify_file
 from hybridlib.models.encoder import Encoder, embed_texts, encoding_id
-from hybridlib.core.paths import data_dir as resolve_data_dir
 
 METRICS = {"ndcg@10": "ndcg_cut_10", "recall@100": "recall_100", "mrr@10": "recip_rank"}
 INDEXES = ("flat", "hnsw")

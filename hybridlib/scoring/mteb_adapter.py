@@ -21,9 +21,8 @@ from typing import Any
 
 import pandas as pd
 
+from hybridlib.models.encoder import load_encoder, prompts_for
 from hybridlib.models.registry import PAPER_PROMPTS
-from hybridlib.models.encoder import prompts_for
-from hybridlib.models.encoder import load_encoder
 
 # ISO 639-1 (LAReQA's codes) -> mteb's ISO 639-3 with script
 MTEB_LANGUAGES = {"ar": "ara-Arab", "de": "deu-Latn", "el": "ell-Grek", "en": "eng-Latn", "es": "spa-Latn",

@@ -15,17 +15,16 @@ embeddings (tested on a hand-made case); :func:`evaluate_ntrex` embeds the sente
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from importlib import resources
 
 import numpy as np
 import pandas as pd
 
-import json
-from importlib import resources
-
+from hybridlib.models.encoder import Encoder, embed_texts, encoding_id
 from hybridlib.scoring import bias
 from hybridlib.scoring.metrics import average_precision, bitext_mining, relevant_ranks
-from hybridlib.models.encoder import Encoder, embed_texts, encoding_id
 
 PUBLISHED = "resources/mteb_ntrex_e5_small.json"
 

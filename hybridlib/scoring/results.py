@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from hybridlib.core import _io
-from hybridlib.models import registry as encoders
+from hybridlib.core.paths import project_path
 from hybridlib.data.lareqa import LareqaDataset, open_lareqa
-from hybridlib.scoring.evaluate import LareqaEvaluation, evaluate_lareqa
+from hybridlib.models import registry as encoders
+from hybridlib.models.encoder import default_max_seq_length, load_encoder, model_label, model_record, resolve_precision
 from hybridlib.models.leakage import guard_evaluation
 from hybridlib.models.model_record import ModelRecord
-from hybridlib.models.encoder import default_max_seq_length, load_encoder, model_label, model_record, resolve_precision
-from hybridlib.core.paths import project_path
+from hybridlib.scoring.evaluate import LareqaEvaluation, evaluate_lareqa
 
 STORE = "build/results"
 RECORD = "record.json"

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hybridlib.scoring.evaluate import LareqaEvaluation, rank_lareqa
-from hybridlib.models.encoder import embed_texts
-from hybridlib.data.pairs import groups_from_pairs
 from hybridlib.batching.samplers import AnyGroupFree, PairMeta, ParallelBatchSampler
+from hybridlib.data.pairs import groups_from_pairs
+from hybridlib.models.encoder import embed_texts
+from hybridlib.scoring.evaluate import LareqaEvaluation, rank_lareqa
 
 VALIDATION_SEED = 12345  # the validation batches' own seed: the same batches whatever the run's seed
 
@@ -64,12 +64,19 @@ def validation_map(encoder, pairs: pd.DataFrame, *, query_prefix: str = "", pass
                                                     passage_prefix=passage_prefix, batch_size=batch_size))
 
 
+def validation_sampler(pairs, batch_size: int, *, meta: PairMeta | None = None, drop_last: bool = False,
+                       valid_label_columns=None, generator=None) -> ParallelBatchSampler:
+    """The sampler of the validation batches every training sampler is judged on: all pairs mixed ("any"), no group
+    repeated within a batch, :data:`VALIDATION_SEED` whatever the run's seed (``meta``: the pairs' metadata, when
+    already read; the other arguments as the trainer gives them)."""
+    return ParallelBatchSampler(pairs, batch_size, drop_last, valid_label_columns, generator, VALIDATION_SEED,
+                                meta=meta if meta is not None else PairMeta.from_dataset(pairs), kind=AnyGroupFree.name)
+
+
 def validation_batches(pairs, batch_size: int, max_batches: int | None = None) -> list[list[int]]:
-    """The row indices of the validation batches every training sampler is judged on: all pairs mixed ("any"), no
-    group repeated within a batch, :data:`VALIDATION_SEED`; the first ``max_batches`` of them (None: one epoch)."""
-    sampler = ParallelBatchSampler(pairs, batch_size, meta=PairMeta.from_dataset(pairs), kind=AnyGroupFree.name,
-                                   seed=VALIDATION_SEED)
-    batches = [list(b) for b in sampler]
+    """The row indices of the validation batches (:func:`validation_sampler`); the first ``max_batches`` of them
+    (None: one epoch)."""
+    batches = [list(b) for b in validation_sampler(pairs, batch_size)]
     return batches[:max_batches] if max_batches is not None else batches
 
 

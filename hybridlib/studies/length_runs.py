@@ -20,8 +20,8 @@ import pandas as pd
 
 from hybridlib.models.encoder import training_record
 from hybridlib.models.runs import TrainConfig, snapshots
-from hybridlib.training.train import train_runs
 from hybridlib.scoring.validation import validation_batches
+from hybridlib.training.train import train_runs
 
 CONSTANT = "constant_with_warmup"
 

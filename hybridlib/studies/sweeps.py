@@ -32,16 +32,17 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from hybridlib.analysis.comparison import REFERENCE, RunEvaluations
-from hybridlib.data.lareqa import LareqaDataset
-from hybridlib.scoring.evaluate import LareqaEvaluation
-from hybridlib.models.model_record import MODEL_RECORD, copy_model, remember
-from hybridlib.models.encoder import load_encoder, model_record, resolve_precision
-from hybridlib.scoring.results import STORE, score_lareqa, stored_lareqa
-from hybridlib.data.pairs import PAIR_COLUMNS
-from hybridlib.core.paths import project_path
 from hybridlib.batching.samplers import PairMeta, SamplerFactory
+from hybridlib.core.paths import project_path
+from hybridlib.data.lareqa import LareqaDataset
+from hybridlib.data.pairs import PAIR_COLUMNS
+from hybridlib.models.encoder import load_encoder, model_record, resolve_precision
+from hybridlib.models.model_record import MODEL_RECORD, copy_model, remember
 from hybridlib.models.runs import TrainConfig, planned_runs, run_grid
+from hybridlib.scoring.evaluate import LareqaEvaluation
+from hybridlib.scoring.results import STORE, score_lareqa, stored_lareqa
 from hybridlib.training.train import fine_tune
+
 
 def slug(text: str) -> str:
     """``text`` as a file name: ``"domain 25%"`` -> ``domain-25pct``."""

@@ -25,17 +25,26 @@ from typing import Any
 
 import pandas as pd
 
+from hybridlib.batching.samplers import PROPOSED, PairMeta, SamplerFactory, acting_alpha, check_sampler_args
 from hybridlib.core import _io
+from hybridlib.core.paths import project_path
+from hybridlib.data.pairs import training_meta
+from hybridlib.models.encoder import (
+    TRAINING_RECORD,
+    load_encoder,
+    model_fingerprint,
+    model_label,
+    model_record,
+    quiet_loading,
+    resolve_precision,
+    trained_on_summary,
+    training_record,
+)
 from hybridlib.models.leakage import TRAINED_ON, register_trained
 from hybridlib.models.model_record import MODEL_RECORD, ModelRecord, remember, write_model_record
-from hybridlib.models.encoder import (TRAINING_RECORD, load_encoder, model_fingerprint, model_label, model_record, quiet_loading,
-                     resolve_precision, trained_on_summary, training_record)
-from hybridlib.data.pairs import training_meta
-from hybridlib.core.paths import project_path
 from hybridlib.models.runs import PAIR_KEY, SNAPSHOTS, TrainConfig, _found_runs, _planned, _run_row, write_run_spec
-from hybridlib.batching.samplers import (PROPOSED, AnyGroupFree, PairMeta, ParallelBatchSampler, SamplerFactory, acting_alpha,
-                       check_sampler_args)
-from hybridlib.scoring.validation import VALIDATION_SEED, validation_loss, validation_map
+from hybridlib.scoring.validation import validation_loss, validation_map, validation_sampler
+
 
 def warmup_steps(config: TrainConfig) -> int:
     """The run's warm-up in steps: ``warmup_steps`` when set, else ``warmup_ratio`` of ``max_steps``."""
@@ -62,11 +71,10 @@ def _evaluator(pairs: pd.DataFrame, config: TrainConfig):
     return ValidationMAPEvaluator()
 
 
-
 class TrainSamplerFactory(SamplerFactory):
     """The training sampler for the training set; for the validation set (told apart by its dataset fingerprint,
-    never by its length), the same mixed batches ("any", :data:`VALIDATION_SEED`) whatever the training sampler,
-    so validation losses compare across runs."""
+    never by its length), the same mixed batches whatever the training sampler
+    (:func:`hybridlib.scoring.validation.validation_sampler`), so validation losses compare across runs."""
 
     def __init__(self, meta: PairMeta, kind: str, alpha: float, seed: int, options: dict,
                  eval_meta: PairMeta | None = None, eval_fingerprint: str | None = None):
@@ -78,8 +86,8 @@ class TrainSamplerFactory(SamplerFactory):
 
     def __call__(self, dataset, batch_size, drop_last=False, valid_label_columns=None, generator=None, seed=0):
         if self.eval_meta is not None and getattr(dataset, "_fingerprint", None) == self.eval_fingerprint:
-            return ParallelBatchSampler(dataset, batch_size, drop_last, valid_label_columns, generator,
-                                        VALIDATION_SEED, meta=self.eval_meta, kind=AnyGroupFree.name)
+            return validation_sampler(dataset, batch_size, meta=self.eval_meta, drop_last=drop_last,
+                                      valid_label_columns=valid_label_columns, generator=generator)
         return super().__call__(dataset, batch_size, drop_last, valid_label_columns, generator, seed)
 
 
@@ -306,8 +314,6 @@ def write_model_folder(folder: Path, model, record: dict[str, Any], content: dic
     return trained
 
 
-
-
 def write_snapshot(out: Path, step: int, model, record: dict[str, Any], content: dict[str, Any], *,
                    config: TrainConfig, precision: str, validation_set=None) -> Path:
     """The model at ``step`` of the run in ``out`` as the model folder ``out/steps/<step>`` (kept when a resumed
@@ -390,8 +396,6 @@ class _BatchRecorder:
     def __call__(self, features):
         self.batches.append([[f["query"], f["passage"]] for f in features])
         return self.inner(features)
-
-
 
 
 def train_runs(
