@@ -134,7 +134,7 @@ def train_main(argv: list[str] | None = None, prog: str = "hybridlib train") -> 
     ap.add_argument("--record-batches", action="store_true")
     args = ap.parse_args(argv)
     try:
-        config, splits = _checked_command(args)
+        config, splits = _checked_train_command(args)
         alone = int(os.environ.get("WORLD_SIZE", "1")) == 1  # under torchrun the processes share one output
         lock = (_io.exclusive_lock(project_path(args.output) / "train.lock", f"another run is training into {args.output}")
                 if alone else contextlib.nullcontext())
@@ -149,7 +149,7 @@ def train_main(argv: list[str] | None = None, prog: str = "hybridlib train") -> 
     return 0
 
 
-def _checked_command(args: argparse.Namespace) -> tuple[Any, Any]:
+def _checked_train_command(args: argparse.Namespace) -> tuple[Any, Any]:
     """The command line's config and training set, every value checked (named as typed) before a model loads."""
     import yaml
 

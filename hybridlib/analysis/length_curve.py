@@ -28,8 +28,9 @@ from hybridlib.analysis.comparison import RunEvaluations, evaluate_runs, verdict
 
 def evaluate_lengths(rows: pd.DataFrame, dataset: str, *, steps: Sequence[int] | None = None,
                      **kwargs: Any) -> dict[int, RunEvaluations]:
-    """The models of each length (rows of :func:`train_length_runs`; ``steps``: only these lengths) scored on
-    ``dataset`` through the results store, one :class:`~hybridlib.analysis.comparison.RunEvaluations` per length;
+    """The models of each length (rows of :func:`hybridlib.studies.length_runs.train_length_runs`; ``steps``: only
+    these lengths) scored on ``dataset`` through the results store, one
+    :class:`~hybridlib.analysis.comparison.RunEvaluations` per length;
     ``kwargs`` go to :func:`hybridlib.analysis.comparison.evaluate_runs` (no zero-shot reference unless asked)."""
     kwargs.setdefault("reference", None)
     chosen = sorted(set(rows["steps"])) if steps is None else checked_subset(steps, rows["steps"])

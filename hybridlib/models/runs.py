@@ -248,13 +248,13 @@ def _planned(runs: list[dict[str, Any]], config: TrainConfig, train_set) -> list
 
 
 def _run_row(name: str, sampler: str, alpha: float, seed: int, final: Path) -> dict[str, Any]:
-    """One row of :func:`train_runs` / :func:`find_runs` for a finished run folder."""
+    """One row of :func:`hybridlib.training.train.train_runs` / :func:`find_runs` for a finished run folder."""
     return {"run": name, "sampler": sampler, "alpha": acting_alpha(sampler, alpha), "seed": seed,
             "path": str(final), "training_seconds": training_record(final)["training_seconds"]}
 
 
 def loss_curve(model_dir: str | os.PathLike[str]) -> pd.DataFrame:
-    """Training (and validation) loss per logged step of a model written by :func:`fine_tune`."""
+    """Training (and validation) loss per logged step of a model written by :func:`hybridlib.training.train.fine_tune`."""
     record = training_record(project_path(model_dir))
     rows = [{"step": h["step"], "loss": h.get("loss"), "eval_loss": h.get("eval_loss")}
             for h in record["log_history"] if "step" in h and ("loss" in h or "eval_loss" in h)]
@@ -268,8 +268,9 @@ def find_runs(
     config: TrainConfig | str,
     models_dir: str | os.PathLike[str],
 ) -> pd.DataFrame:
-    """The finished runs that :func:`train_runs` wrote for these settings and data, in its layout (``run``,
-    ``sampler``, ``alpha``, ``seed``, ``path``, ``training_seconds``); raises naming the runs not trained yet."""
+    """The finished runs that :func:`hybridlib.training.train.train_runs` wrote for these settings and data, in its
+    layout (``run``, ``sampler``, ``alpha``, ``seed``, ``path``, ``training_seconds``); raises naming the runs not
+    trained yet."""
     config = TrainConfig.of(config)
     planned = _planned(runs, config, train_set)
     found = _found_runs(planned, models_dir)
