@@ -6,9 +6,9 @@ checks a scale's values against it, then the combinations no single value shows 
 models trained on it, languages the sets lack, notebook 10's lengths against its config, notebook 08's seeds
 against notebook 03's); the command checks its flags' values with the same entries (:func:`check_each` with
 ``as_flags``), so a bad value is named as the user wrote it (``max_groups`` in a YAML file, ``--max-groups`` on the
-command line) before anything loads. The
-stages below trust what passed here; the typed specs of a run (:class:`hybridlib.models.runs.TrainConfig`, a
-sampler's kind and alpha: :func:`hybridlib.batching.samplers.check_sampler_args`) are the checks of Python calls.
+command line) before anything loads. The stages below trust what passed here; the typed specs of a run
+(:class:`hybridlib.models.runs.TrainConfig`, a sampler's kind and alpha:
+:func:`hybridlib.batching.samplers.check_sampler_args`) are the checks of Python calls.
 
 Example::
 

@@ -267,7 +267,7 @@ def test_a_config_field_added_later_still_matches_a_recorded_spec_at_its_default
     path.write_text(json.dumps(spec))
     assert runs.find_runs(specs, data, config=cfg, models_dir=tmp_path)["path"].tolist() == trained["path"].tolist()
     assert not runs.spec_matches(spec, {**runs.run_spec("xy", 0.5, 0, _static_config(lr_scheduler="cosine"),
-                                                           runs._data_key(data))})
+                                                           runs.data_key(data))})
 
 
 def test_a_runs_identity_is_a_hash_of_its_whole_spec_recorded_in_its_folder(tmp_path):
@@ -276,7 +276,7 @@ def test_a_runs_identity_is_a_hash_of_its_whole_spec_recorded_in_its_folder(tmp_
     import json
 
     data = synthetic_pairs()
-    key = runs._data_key(data)
+    key = runs.data_key(data)
     base = runs.run_spec("xy", 0.5, 0, _static_config(), key)
     ident = runs.spec_id(base)
     assert runs.spec_id({**base, "config": {k: v for k, v in base["config"].items() if k != "lr_scheduler"}}) == ident
@@ -284,7 +284,7 @@ def test_a_runs_identity_is_a_hash_of_its_whole_spec_recorded_in_its_folder(tmp_
         assert runs.spec_id(runs.run_spec("xy", 0.5, 0, _static_config(**changed), key)) != ident, changed
     assert runs.spec_id(runs.run_spec("xy", 0.5, 1, _static_config(), key)) != ident
     assert runs.spec_id(runs.run_spec("hybrid", 0.5, 0, _static_config(), key)) != ident
-    assert runs.spec_id(runs.run_spec("xy", 0.5, 0, _static_config(), runs._data_key(data.select(range(8))))) != ident
+    assert runs.spec_id(runs.run_spec("xy", 0.5, 0, _static_config(), runs.data_key(data.select(range(8))))) != ident
     assert runs.spec_id(runs.run_spec("xy", 0.9, 0, _static_config(), key)) == ident, "alpha does not act on xy"
     trained = _static_runs(tmp_path, data, _static_config(), [{"sampler": "xy", "seed": 0}])
     assert json.loads((tmp_path / trained["run"].iloc[0] / runs.RUN_SPEC).read_text())["id"] == ident

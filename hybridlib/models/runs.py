@@ -1,7 +1,7 @@
 """What a training run is: its parameters (:class:`TrainConfig`, with the sampler, alpha, seed and a digest of its
 data: the run spec), its identity (a hash of the whole spec), its folder and the snapshots in it, and how finished runs
-are found again by their recorded spec. Training (:mod:`hybridlib.training.train`) writes runs; analysis reads them through this
-module without importing training.
+are found again by their recorded spec. Training (:mod:`hybridlib.training.train`) writes runs; analysis reads them
+through this module without importing training.
 
 Example::
 
@@ -128,10 +128,10 @@ def snapshots(run_dir: str | os.PathLike[str]) -> dict[int, Path]:
 
 def run_name(sampler: str, alpha: float, seed: int, config: TrainConfig, train_set) -> str:
     """A folder name for one run that changes whenever its settings or its training data change."""
-    return _run_name(sampler, alpha, seed, config, _data_key(train_set))
+    return _run_name(sampler, alpha, seed, config, data_key(train_set))
 
 
-def _data_key(train_set) -> bytes:
+def data_key(train_set) -> bytes:
     """The row hashes of a training set's identifying columns (what :func:`run_name` keys the data by)."""
     return pd.util.hash_pandas_object(train_set.to_pandas()[list(PAIR_KEY)], index=False).to_numpy().tobytes()
 
@@ -236,14 +236,14 @@ def planned_runs(runs: list[dict[str, Any]], config: TrainConfig, train_set) -> 
 
 def _planned(runs: list[dict[str, Any]], config: TrainConfig, train_set) -> list[tuple[str, float, int, str, dict]]:
     """:func:`planned_runs` with each run's :func:`run_spec`."""
-    data_key = _data_key(train_set)
+    key = data_key(train_set)
     planned = []
     for run in runs:
         sampler, alpha, seed = run["sampler"], run.get("alpha", 0.5), int(run.get("seed", 0))
         check_sampler_args(sampler, alpha, config.batch_size, config.xy_pairing)
         alpha = float(alpha)
-        planned.append((sampler, alpha, seed, _run_name(sampler, alpha, seed, config, data_key),
-                        run_spec(sampler, alpha, seed, config, data_key)))
+        planned.append((sampler, alpha, seed, _run_name(sampler, alpha, seed, config, key),
+                        run_spec(sampler, alpha, seed, config, key)))
     return planned
 
 
