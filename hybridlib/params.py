@@ -243,10 +243,9 @@ def check_each(values: dict[str, Any], *, as_flags: bool = False) -> None:
 
 def check_values(parameters: dict[str, Any]) -> None:
     """Refuse, before stage 01 starts, any value a later stage would refuse: each value by its type
-    (:func:`check_each`), then the combinations: samplers with alpha and the batch size, the evaluation sets and
+    (:func:`check_each`: samplers, alpha, batch sizes, ...), then the combinations: the evaluation sets and
     training sources of ``directions`` (a set is never scored by models trained on it), languages the sets lack,
     the training config and model, and the settings of notebooks 07, 08 and 10."""
-    from hybridlib.batching.samplers import check_sampler_args
     from hybridlib.data import lareqa as data
     from hybridlib.data.pairs import check_training_source
     from hybridlib.models import registry as encoders
@@ -254,12 +253,8 @@ def check_values(parameters: dict[str, Any]) -> None:
 
     p = parameters
     check_each(p)
-    config = _config(p["train_config"], "train_config") if "train_config" in p else None
-    batch = config.batch_size if config is not None else 1
-    for sampler in p.get("train_samplers", []) + (p.get("question_samplers") or []):
-        _named("train_samplers", check_sampler_args, sampler, p.get("alpha", 0.5), batch)
-    for sampler in p.get("domain_samplers", []) + p.get("false_negative_samplers", []):
-        _named("domain_batch_size", check_sampler_args, sampler, p.get("alpha", 0.5), p.get("domain_batch_size", 1))
+    if "train_config" in p:
+        _config(p["train_config"], "train_config")  # the samplers, alpha and batch sizes passed check_each
     directions = p.get("directions") or {}
     for dataset, source in directions.items():
         if not data.is_lareqa(dataset):
@@ -320,17 +315,14 @@ def _trains_on_lareqa(p: dict[str, Any], name: str, stage: str) -> None:
 
 def _length_curve(p: dict[str, Any]) -> None:
     """Notebook 10's combinations: the set scored and its training source, the lengths against the config's
-    schedule, the samplers at the config's batch size, the lengths scored on the full pool among the curve's."""
+    schedule, its seeds, the lengths scored on the full pool among the curve's."""
     from hybridlib.analysis.length_curve import checked_subset
-    from hybridlib.batching.samplers import check_sampler_args
     from hybridlib.studies.length_runs import checked_steps, length_config
 
     _trains_on_lareqa(p, "length_eval", "10")
     steps = _named("length_steps", checked_steps, p.get("length_steps"))
     name = p.get("length_config", "length")
-    config = _named(f"length_config {name!r}", length_config, _config(name, "length_config"), steps)
-    for sampler in p.get("length_samplers") or []:
-        _named("length_samplers", check_sampler_args, sampler, p.get("alpha", 0.5), config.batch_size)
+    _named(f"length_config {name!r}", length_config, _config(name, "length_config"), steps)
     if not p.get("length_seeds"):
         raise ParameterError(f"length_seeds must be a list of distinct whole numbers, got {p.get('length_seeds')!r}")
     _named("length_full_steps", checked_subset, p.get("length_full_steps") or [], steps)

@@ -400,11 +400,12 @@ def _run_locked(scale: str, parameters: dict[str, Any], out_dir: Path, only: lis
         os.replace(running, out_dir / nb.name)
         after = build_contents(parameters)
         wrote = {k: after[k] - before[k] for k in after}
+        kind = run_kind(cold, wrote)
         stages[nb.name] = {"key": key, "status": "done", "started": started, "ended": _now(),
                            "seconds": round(times[nb.name], 1), "commit": manifest["environment"].get("git_commit"),
-                           "run": run_kind(cold, wrote),
+                           "run": kind,
                            "build_at_start": before, "wrote": wrote,
-                           **last_runs(done, prior_commit, now=run_kind(cold, wrote))}
+                           **last_runs(done, prior_commit, now=kind)}
         invocation["stages"][nb.name] = f"ran {stages[nb.name]['run']}"
         invocation["ended"] = _now()
         write_manifest(path, manifest)

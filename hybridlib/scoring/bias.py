@@ -148,6 +148,7 @@ def mean_rank_correlation(scores: np.ndarray, query_langs: list[str], query_grou
         raise ValueError("scores must be (queries, documents) with one language and one group per query")
     if k < 1:
         raise ValueError(f"k must be positive, got {k}")
+    order = ranking(scores) if order is None else order
     members: dict[str, list[int]] = {}
     for i, group in enumerate(query_groups):
         members.setdefault(str(group), []).append(i)
@@ -155,8 +156,7 @@ def mean_rank_correlation(scores: np.ndarray, query_langs: list[str], query_grou
     for rows in members.values():
         if len(rows) < 2:
             continue
-        top = {i: set((order[i] if order is not None else np.argsort(-scores[i], kind="stable"))[:k].tolist())
-               for i in rows}
+        top = {i: set(order[i][:k].tolist()) for i in rows}
         pair: dict[tuple[int, int], float] = {}  # Spearman is symmetric: each pair of queries is computed once
         for a in rows:
             corrs = []
